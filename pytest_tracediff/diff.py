@@ -1,0 +1,374 @@
+"""Structured difference between two normalized traces.
+
+Steps are grouped into occurrences (all attempts of one step), occurrences are
+aligned by key with a patience-style LCS, so one inserted step is one entry.
+Only paired steps whose payloads differ are handed to deepdiff, which keeps a
+100,000-step diff well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import TYPE_CHECKING, Any
+
+from .canonical import canonical
+from .model import group_attempts
+
+if TYPE_CHECKING:
+    from .model import Step, Trace
+
+KINDS = (
+    "step_added",
+    "step_removed",
+    "status_changed",
+    "attempts_changed",
+    "error_changed",
+    "input_changed",
+    "output_changed",
+    "attribute_changed",
+)
+_LABELS = {
+    "step_added": ("step added", "steps added"),
+    "step_removed": ("step removed", "steps removed"),
+    "status_changed": ("status changed", "statuses changed"),
+    "attempts_changed": ("attempts changed", "attempts changed"),
+    "error_changed": ("error changed", "errors changed"),
+    "input_changed": ("input changed", "inputs changed"),
+    "output_changed": ("output changed", "outputs changed"),
+    "attribute_changed": ("attribute changed", "attributes changed"),
+}
+
+
+class _Absent:
+    """Marks a value that exists on one side only."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+ABSENT: Any = _Absent()
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """Which step an entry is about."""
+
+    step_id: str
+    attempt: int
+    parent: str = ""
+    loop_index: int | None = None
+
+    def __str__(self) -> str:
+        path = f"{self.parent}/{self.step_id}" if self.parent else self.step_id
+        loop = f"[{self.loop_index}]" if self.loop_index is not None else ""
+        return f"{path}{loop} (attempt {self.attempt})"
+
+    @classmethod
+    def of(cls, step: Step) -> StepRef:
+        return cls(step.step_id, step.attempt, step.parent, step.loop_index)
+
+
+@dataclass(frozen=True)
+class DiffEntry:
+    """One change: ``kind`` at ``path`` of ``step`` (None for run level)."""
+
+    kind: str
+    step: StepRef | None
+    path: str
+    expected: Any
+    actual: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        step = None
+        if self.step is not None:
+            step = {"id": self.step.step_id, "attempt": self.step.attempt}
+            if self.step.parent:
+                step["parent"] = self.step.parent
+            if self.step.loop_index is not None:
+                step["loop_index"] = self.step.loop_index
+        return {
+            "kind": self.kind,
+            "step": step,
+            "path": self.path,
+            "expected": None if self.expected is ABSENT else self.expected,
+            "actual": None if self.actual is ABSENT else self.actual,
+        }
+
+
+class TraceDiff(Sequence[DiffEntry]):
+    """Falsy when the traces are equivalent; iterate it for the entries."""
+
+    def __init__(self, entries: list[DiffEntry]) -> None:
+        self.entries = entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[DiffEntry]:
+        return iter(self.entries)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.entries[index]
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def __repr__(self) -> str:
+        return f"<TraceDiff {self.summary()}>"
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(entry.kind for entry in self.entries)
+        return {kind: found[kind] for kind in KINDS if found[kind]}
+
+    def summary(self) -> str:
+        """``2 changes: 1 step added, 1 output changed``."""
+        if not self.entries:
+            return "no changes"
+        n = len(self.entries)
+        parts = [f"{c} {_LABELS[k][c != 1]}" for k, c in self.counts().items()]
+        return f"{n} change{'s' if n != 1 else ''}: " + ", ".join(parts)
+
+    def render(self, *, verbose: bool = False) -> str:
+        """Summary line, then one short block per change; ``verbose`` shows whole values."""
+        return "\n".join(self.render_lines(verbose=verbose))
+
+    def render_lines(self, *, verbose: bool = False) -> list[str]:
+        lines = [self.summary()]
+        for entry in self.entries:
+            where = str(entry.step) if entry.step is not None else "run"
+            lines.append(f"  {_SYMBOL[entry.kind]} {_LABELS[entry.kind][0]}: {where}")
+            lines.extend("      " + line for line in _describe(entry, verbose))
+        return lines
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [entry.to_dict() for entry in self.entries]
+
+
+_SYMBOL = {k: "~" for k in KINDS} | {"step_added": "+", "step_removed": "-"}
+
+
+def _describe(entry: DiffEntry, verbose: bool) -> list[str]:
+    if entry.kind in ("step_added", "step_removed"):
+        value = entry.actual if entry.kind == "step_added" else entry.expected
+        return [_show(value, verbose, limit=160)]
+    return [f"{entry.path}: {_show(entry.expected, verbose)} -> {_show(entry.actual, verbose)}"]
+
+
+def _show(value: Any, verbose: bool, limit: int = 80) -> str:
+    if value is ABSENT:
+        return "<absent>"
+    if verbose:
+        return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n      ")
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- computing the diff ------------------------------------------------------
+
+_Key = tuple[str, str, int | None]
+
+
+def diff_traces(expected: Trace, actual: Trace) -> TraceDiff:
+    """Diff two *normalized* traces (``Trace.diff`` normalizes first)."""
+    entries: list[DiffEntry] = []
+    for name in ("source", "status"):
+        a, b = getattr(expected, name), getattr(actual, name)
+        if a != b:
+            entries.append(DiffEntry("status_changed" if name == "status" else "attribute_changed", None, name, a, b))
+    entries.extend(_value_entries("attribute_changed", None, "attributes", expected.attributes, actual.attributes))
+    old, new = group_attempts(expected.steps), group_attempts(actual.steps)
+    for i, j in _align([_key(o) for o in old], [_key(o) for o in new]):
+        if i is None and j is not None:
+            entries.append(DiffEntry("step_added", StepRef.of(new[j][0]), "", ABSENT, _summary(new[j])))
+        elif j is None and i is not None:
+            entries.append(DiffEntry("step_removed", StepRef.of(old[i][0]), "", _summary(old[i]), ABSENT))
+        elif i is not None and j is not None:
+            entries.extend(_occurrence_entries(old[i], new[j]))
+    return TraceDiff(entries)
+
+
+def _key(occurrence: list[Step]) -> _Key:
+    first = occurrence[0]
+    return (first.parent, first.step_id, first.loop_index)
+
+
+def _summary(occurrence: list[Step]) -> dict[str, Any]:
+    last = occurrence[-1]
+    out: dict[str, Any] = {"status": last.status.value, "attempts": len(occurrence)}
+    if last.error is not None:
+        out["error"] = last.error
+    if last.output is not None:
+        out["output"] = last.output
+    return out
+
+
+_GAP_LIMIT = 2_000_000  # cells of a quadratic alignment we are willing to pay for
+
+
+def _align(a: list[_Key], b: list[_Key]) -> list[tuple[int | None, int | None]]:
+    """Patience-style alignment: unique keys anchor an LCS, gaps recurse."""
+    if a == b:
+        return [(i, i) for i in range(len(a))]
+    out: list[tuple[int | None, int | None]] = []
+    _align_range(a, b, 0, len(a), 0, len(b), out)
+    return out
+
+
+def _align_range(
+    a: list[_Key], b: list[_Key], alo: int, ahi: int, blo: int, bhi: int, out: list[tuple[int | None, int | None]]
+) -> None:
+    while alo < ahi and blo < bhi and a[alo] == b[blo]:
+        out.append((alo, blo))
+        alo, blo = alo + 1, blo + 1
+    tail: list[tuple[int | None, int | None]] = []
+    while alo < ahi and blo < bhi and a[ahi - 1] == b[bhi - 1]:
+        ahi, bhi = ahi - 1, bhi - 1
+        tail.append((ahi, bhi))
+    if alo == ahi or blo == bhi:
+        out.extend((i, None) for i in range(alo, ahi))
+        out.extend((None, j) for j in range(blo, bhi))
+    else:
+        anchors = _unique_anchors(a, b, alo, ahi, blo, bhi)
+        if anchors:
+            prev_a, prev_b = alo, blo
+            for i, j in anchors:
+                _align_range(a, b, prev_a, i, prev_b, j, out)
+                out.append((i, j))
+                prev_a, prev_b = i + 1, j + 1
+            _align_range(a, b, prev_a, ahi, prev_b, bhi, out)
+        else:
+            _align_small(a, b, alo, ahi, blo, bhi, out)
+    out.extend(reversed(tail))
+
+
+def _unique_anchors(a: list[_Key], b: list[_Key], alo: int, ahi: int, blo: int, bhi: int) -> list[tuple[int, int]]:
+    count_a = Counter(a[alo:ahi])
+    count_b = Counter(b[blo:bhi])
+    where_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
+    pairs = [(i, where_b[a[i]]) for i in range(alo, ahi) if count_a[a[i]] == 1 and a[i] in where_b]
+    return _longest_increasing(pairs)
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Longest chain of pairs increasing in both coordinates (patience sorting)."""
+    from bisect import bisect_left
+
+    tops: list[int] = []
+    top_index: list[int] = []
+    back: list[int] = [-1] * len(pairs)
+    for n, (_, j) in enumerate(pairs):
+        k = bisect_left(tops, j)
+        if k == len(tops):
+            tops.append(j)
+            top_index.append(n)
+        else:
+            tops[k] = j
+            top_index[k] = n
+        back[n] = top_index[k - 1] if k else -1
+    chain: list[tuple[int, int]] = []
+    n = top_index[-1] if top_index else -1
+    while n != -1:
+        chain.append(pairs[n])
+        n = back[n]
+    return chain[::-1]
+
+
+def _align_small(
+    a: list[_Key], b: list[_Key], alo: int, ahi: int, blo: int, bhi: int, out: list[tuple[int | None, int | None]]
+) -> None:
+    if (ahi - alo) * (bhi - blo) > _GAP_LIMIT:
+        # No unique key to anchor on and too big for an LCS: pair in order.
+        n = min(ahi - alo, bhi - blo)
+        out.extend((alo + k, blo + k) for k in range(n))
+        out.extend((i, None) for i in range(alo + n, ahi))
+        out.extend((None, j) for j in range(blo + n, bhi))
+        return
+    matcher = SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.extend((alo + i1 + k, blo + j1 + k) for k in range(i2 - i1))
+        else:
+            out.extend((alo + i, None) for i in range(i1, i2))
+            out.extend((None, blo + j) for j in range(j1, j2))
+
+
+def _occurrence_entries(old: list[Step], new: list[Step]) -> list[DiffEntry]:
+    entries: list[DiffEntry] = []
+    if len(old) != len(new):
+        entries.append(DiffEntry("attempts_changed", StepRef.of(new[-1]), "attempts", len(old), len(new)))
+    pairs = [(old[-1], new[-1]), *zip(old[: min(len(old), len(new)) - 1], new, strict=False)]
+    for before, after in pairs:
+        entries.extend(_step_entries(before, after))
+    return entries
+
+
+def _same(a: Any, b: Any) -> bool:
+    # repr tells 1, 1.0 and True apart, as the golden's JSON does.
+    return a is b or (a == b and repr(a) == repr(b))
+
+
+def _step_entries(old: Step, new: Step) -> list[DiffEntry]:
+    ref = StepRef.of(new)
+    entries: list[DiffEntry] = []
+    if old.status != new.status:
+        entries.append(DiffEntry("status_changed", ref, "status", old.status.value, new.status.value))
+    for name in ("failure_class", "error"):
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b:
+            entries.append(DiffEntry("error_changed", ref, name, _or_absent(a), _or_absent(b)))
+    for name, kind in (("input", "input_changed"), ("output", "output_changed")):
+        entries.extend(_value_entries(kind, ref, name, getattr(old, name), getattr(new, name)))
+    for name in ("model", "cost"):
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b or type(a) is not type(b):
+            entries.append(DiffEntry("attribute_changed", ref, name, _plain(a), _plain(b)))
+    tokens_a = old.tokens.model_dump(exclude_none=True) if old.tokens else None
+    tokens_b = new.tokens.model_dump(exclude_none=True) if new.tokens else None
+    entries.extend(_value_entries("attribute_changed", ref, "tokens", tokens_a, tokens_b))
+    entries.extend(_value_entries("attribute_changed", ref, "attributes", old.attributes, new.attributes))
+    return entries
+
+
+def _or_absent(value: Any) -> Any:
+    return ABSENT if value is None else value
+
+
+def _plain(value: Any) -> Any:
+    return ABSENT if value is None else canonical(value)
+
+
+def _value_entries(kind: str, ref: StepRef | None, root: str, a: Any, b: Any) -> list[DiffEntry]:
+    if _same(a, b):
+        return []
+    from deepdiff import DeepDiff
+
+    tree = DeepDiff(a, b, view="tree", verbose_level=2)
+    entries: list[DiffEntry] = []
+    for report in tree.values():
+        for level in report:
+            path = _format_path(root, level.path(output_format="list"))
+            entries.append(DiffEntry(kind, ref, path, _value(level.t1), _value(level.t2)))
+    if not entries:  # deepdiff saw no difference that repr did: report the whole value
+        entries.append(DiffEntry(kind, ref, root, a, b))
+    entries.sort(key=lambda e: e.path)
+    return entries
+
+
+def _value(value: Any) -> Any:
+    return ABSENT if type(value).__name__ == "NotPresent" else value
+
+
+def _format_path(root: str, parts: list[Any]) -> str:
+    out = root
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and part.isidentifier():
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out

@@ -1,0 +1,255 @@
+"""Normalization: what makes two runs of unchanged code give byte-identical goldens.
+
+Drops times, durations and ids; masks volatile values inside payloads and error
+messages; makes every payload canonical JSON-safe data; gives steps that ran
+concurrently (same parent, same ``level``) a canonical order. Idempotent.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .canonical import canonical, canonical_json
+from .model import Step, Tokens, Trace
+
+Masker = tuple[str, str]
+"""A ``(regex, placeholder)`` pair applied to every string of a trace."""
+
+
+def _tmp_dirs() -> list[str]:
+    found = {tempfile.gettempdir(), os.path.realpath(tempfile.gettempdir())}
+    return sorted(found, key=len, reverse=True)
+
+
+_PATH_CHARS = r"""[^\s'"<>,;:()\[\]{}]*"""
+DEFAULT_MASKERS: tuple[Masker, ...] = (
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<uuid>"),
+    (
+        r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?(?![\d:])",
+        "<datetime>",
+    ),
+    (r"\b0x[0-9a-fA-F]{8,16}\b", "<addr>"),
+    *(((re.escape(d) + "/" + _PATH_CHARS), "<tmp-path>") for d in _tmp_dirs()),
+)
+_SHORTEST_DEFAULT_MATCH = 10  # "0x" + 8 hex digits
+
+
+@dataclass(frozen=True)
+class NormalizeOptions:
+    """How to normalize; the ini options and the ``trace_snapshot`` marker build one.
+
+    ``exclude``: glob patterns over step field paths (``output.user.id``,
+    ``*.request_id``, ``cost``, ``attributes.host``) whose values are dropped.
+    ``maskers``: extra ``(regex, placeholder)`` pairs applied after the defaults.
+    """
+
+    exclude: tuple[str, ...] = ()
+    maskers: tuple[Masker, ...] = ()
+    default_maskers: bool = True
+    _text: Callable[[str], str] = field(init=False, repr=False, compare=False)
+    _excluded: Callable[[str], bool] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_text", _text_hook(self.maskers, self.default_maskers))
+        matcher = None
+        if self.exclude:
+            pattern = re.compile("|".join(fnmatch.translate(p) for p in self.exclude))
+            matcher = lambda path: pattern.match(path) is not None  # noqa: E731
+        object.__setattr__(self, "_excluded", matcher)
+
+    def merged(self, exclude: Iterable[str] = (), maskers: Iterable[Masker] = ()) -> NormalizeOptions:
+        """Options with more exclusions and maskers (ini first, then the marker)."""
+        return NormalizeOptions(
+            exclude=(*self.exclude, *exclude),
+            maskers=(*self.maskers, *maskers),
+            default_maskers=self.default_maskers,
+        )
+
+    def mask(self, text: str) -> str:
+        return self._text(text)
+
+
+def _text_hook(extra: tuple[Masker, ...], defaults: bool) -> Callable[[str], str]:
+    compiled_extra = [(re.compile(rx), repl) for rx, repl in extra]
+    if defaults:
+        combined = re.compile("|".join(f"(?P<m{i}>{rx})" for i, (rx, _) in enumerate(DEFAULT_MASKERS)))
+        placeholders = {f"m{i}": repl for i, (_, repl) in enumerate(DEFAULT_MASKERS)}
+
+        def replace(match: re.Match[str]) -> str:
+            return placeholders[match.lastgroup or ""]
+
+    def hook(text: str) -> str:
+        if defaults and len(text) >= _SHORTEST_DEFAULT_MATCH:
+            text = combined.sub(replace, text)
+        for rx, repl in compiled_extra:
+            text = rx.sub(repl, text)
+        return text
+
+    return hook
+
+
+DEFAULT_OPTIONS = NormalizeOptions()
+
+
+def normalize(trace: Trace, options: NormalizeOptions | None = None) -> Trace:
+    opts = options or DEFAULT_OPTIONS
+    steps = [_normalize_step(step, opts) for step in trace.steps]
+    steps = [_strip_volatile(step) for step in canonical_order(steps)]
+    attributes = canonical(trace.attributes, opts.mask)
+    if opts._excluded is not None:
+        attributes = _drop_excluded(attributes, "attributes", opts._excluded)
+    return Trace.model_construct(
+        source=trace.source,
+        status=None if trace.status is None else str(trace.status).lower(),
+        steps=steps,
+        attributes=attributes,
+        run_id=None,
+        start=None,
+        duration=None,
+    )
+
+
+def _normalize_step(step: Step, opts: NormalizeOptions) -> Step:
+    mask = opts.mask
+    values: dict[str, Any] = {
+        "step_id": step.step_id,
+        "parent": step.parent,
+        "attempt": step.attempt,
+        "loop_index": step.loop_index,
+        "status": step.status,
+        "failure_class": step.failure_class,
+        "error": None if step.error is None else mask(step.error),
+        "model": step.model,
+        "tokens": step.tokens,
+        "cost": None if step.cost is None else _plain_decimal(step.cost),
+        "input": canonical(step.input, mask),
+        "output": canonical(step.output, mask),
+        "attributes": canonical(step.attributes, mask),
+        "start": None,
+        "duration": None,
+        # Kept until ordering is done, then stripped.
+        "span_id": step.span_id,
+        "parent_span_id": step.parent_span_id,
+        "level": step.level,
+    }
+    if opts._excluded is not None:
+        _exclude_fields(values, opts._excluded)
+    return Step.model_construct(**values)
+
+
+def _strip_volatile(step: Step) -> Step:
+    if step.span_id is None and step.parent_span_id is None and step.level is None:
+        return step
+    return step.model_copy(update={"span_id": None, "parent_span_id": None, "level": None})
+
+
+def _plain_decimal(value: Decimal) -> Decimal:
+    """0.10 and 0.1 are the same cost; never use an exponent in a golden."""
+    if not value.is_finite():
+        return value
+    return Decimal(format(value.normalize(), "f"))
+
+
+_EXCLUDABLE = ("failure_class", "error", "model", "cost", "loop_index")
+
+
+def _exclude_fields(values: dict[str, Any], excluded: Callable[[str], bool]) -> None:
+    for name in _EXCLUDABLE:
+        if values[name] is not None and excluded(name):
+            values[name] = None
+    tokens = values["tokens"]
+    if isinstance(tokens, Tokens):
+        if excluded("tokens"):
+            values["tokens"] = None
+        else:
+            kept = {k: v for k, v in tokens.model_dump().items() if not excluded(f"tokens.{k}")}
+            values["tokens"] = Tokens(**kept) if any(v is not None for v in kept.values()) else None
+    for name in ("input", "output", "attributes"):
+        if excluded(name):
+            values[name] = {} if name == "attributes" else None
+        else:
+            values[name] = _drop_excluded(values[name], name, excluded)
+
+
+def _drop_excluded(data: Any, path: str, excluded: Callable[[str], bool]) -> Any:
+    if isinstance(data, dict):
+        out = {}
+        for key, value in data.items():
+            child = f"{path}.{key}"
+            if not excluded(child):
+                out[key] = _drop_excluded(value, child, excluded)
+        return out
+    if isinstance(data, list):
+        return [_drop_excluded(item, f"{path}[{i}]", excluded) for i, item in enumerate(data)]
+    return data
+
+
+def canonical_order(steps: list[Step]) -> list[Step]:
+    """Pre-order of the step tree with each concurrent group sorted by content.
+
+    Only steps marked with a ``level`` are reordered, so a trace without
+    concurrency keeps its recorded order exactly.
+    """
+    if all(step.level is None for step in steps):
+        return steps
+    children = _children_by_parent(steps)
+    subtree_keys: dict[int, str] = {}
+
+    def sort_key(index: int) -> tuple[str, int, int, str]:
+        step = steps[index]
+        if index not in subtree_keys:
+            subtree_keys[index] = canonical_json([_order_dict(steps[i]) for i in _subtree(index, children)])
+        loop = -1 if step.loop_index is None else step.loop_index
+        return (step.step_id, loop, step.attempt, subtree_keys[index])
+
+    ordered_children: dict[int, list[int]] = {}
+    for parent, kids in children.items():
+        groups: dict[tuple[str, int] | int, list[int]] = {}
+        for index in kids:
+            step = steps[index]
+            key: tuple[str, int] | int = index if step.level is None else (step.parent, step.level)
+            groups.setdefault(key, []).append(index)
+        ordered: list[int] = []
+        for group in groups.values():
+            ordered.extend(sorted(group, key=sort_key) if len(group) > 1 else group)
+        ordered_children[parent] = ordered
+    return [steps[i] for i in _preorder(-1, ordered_children)]
+
+
+def _children_by_parent(steps: list[Step]) -> dict[int, list[int]]:
+    """Index tree: a step's parent is its parent span, else the latest step at its parent path."""
+    by_span = {step.span_id: i for i, step in enumerate(steps) if step.span_id is not None}
+    latest_at_path: dict[str, int] = {}
+    children: dict[int, list[int]] = {-1: []}
+    for i, step in enumerate(steps):
+        parent = by_span.get(step.parent_span_id, -1) if step.parent_span_id is not None else -1
+        if parent == -1 and step.parent:
+            parent = latest_at_path.get(step.parent, -1)
+        children.setdefault(parent, []).append(i)
+        latest_at_path[step.path] = i
+    return children
+
+
+def _preorder(root: int, children: Mapping[int, list[int]]) -> list[int]:
+    out: list[int] = []
+    stack = list(reversed(children.get(root, [])))
+    while stack:
+        index = stack.pop()
+        out.append(index)
+        stack.extend(reversed(children.get(index, [])))
+    return out
+
+
+def _subtree(index: int, children: Mapping[int, list[int]]) -> list[int]:
+    return [index, *_preorder(index, children)]
+
+
+def _order_dict(step: Step) -> dict[str, Any]:
+    return step.model_dump(mode="json", exclude={"span_id", "parent_span_id", "level", "start", "duration"})

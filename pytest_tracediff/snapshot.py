@@ -1,0 +1,194 @@
+"""Golden files as a syrupy extension, and the ``trace_snapshot`` assertion object.
+
+syrupy owns the lifecycle (naming, reading, queued writes, its report and unused
+detection); this module owns the format, the comparison and the explanation.
+Goldens live in ``__trace_snapshots__/<module>/<test>.trace.json``, a folder of
+their own, so no other syrupy extension ever claims or deletes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from .errors import GoldenFileError, GoldenMissingError
+from .model import Trace
+from .normalize import Masker, NormalizeOptions
+from .storage import atomic_write_text
+
+if TYPE_CHECKING:
+    from syrupy.assertion import SnapshotAssertion
+    from syrupy.data import SnapshotCollection
+    from syrupy.location import PyTestLocation
+
+    from .diff import TraceDiff
+    from .session import TraceSnapshotSession
+
+SNAPSHOT_DIRNAME = "__trace_snapshots__"
+FILE_EXTENSION = "trace.json"
+
+
+class TraceSnapshotExtension(SingleFileSnapshotExtension):
+    """Serializer, storage and comparator of trace goldens."""
+
+    snapshot_dirname = SNAPSHOT_DIRNAME
+    file_extension = FILE_EXTENSION
+    _write_mode = WriteMode.TEXT
+    # Set per assertion: in update mode an unreadable golden is replaced, not reported.
+    replace_unreadable = False
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        # syrupy resolves the base folder on its own base class; ours is fixed.
+        return str(Path(test_location.filepath).parent / SNAPSHOT_DIRNAME / test_location.basename)
+
+    def serialize(self, data: Any, **kwargs: Any) -> str:
+        if not isinstance(data, Trace):
+            raise TypeError(f"trace goldens hold Trace objects, not {type(data).__name__}")
+        return data.to_json()
+
+    def matches(self, *, serialized_data: Any, snapshot_data: Any) -> bool:
+        if serialized_data == snapshot_data:
+            return True
+        # A golden that differs only in layout (a hand edit, key order) still matches,
+        # so it is not rewritten.
+        try:
+            golden = Trace.from_json(str(snapshot_data)).normalized()
+        except GoldenFileError:
+            return False
+        return bool(golden.to_json() == serialized_data)
+
+    def read_snapshot_data_from_location(
+        self, *, snapshot_location: str, snapshot_name: str, session_id: str
+    ) -> str | None:
+        # Only read here: the text is parsed (and a corrupt golden reported) when it
+        # does not match, which keeps the common, matching case cheap.
+        path = Path(snapshot_location)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            raise GoldenFileError(snapshot_location, "is a directory, not a golden file") from None
+        except UnicodeDecodeError:
+            if self.replace_unreadable:
+                return None
+            raise GoldenFileError(snapshot_location, "is not UTF-8 text") from None
+        if not text.strip():
+            if self.replace_unreadable:
+                return None
+            raise GoldenFileError(snapshot_location, "is empty")
+        return text
+
+    @classmethod
+    def write_snapshot_collection(
+        cls, *, snapshot_collection: SnapshotCollection, name_order: dict[str, int] | None = None
+    ) -> None:
+        data = next(iter(snapshot_collection)).data
+        atomic_write_text(Path(snapshot_collection.location), str(data))
+
+    def diff_lines(self, serialized_data: Any, snapshot_data: Any) -> Iterator[str]:
+        try:
+            golden = Trace.from_json(str(snapshot_data))
+            actual = Trace.from_json(str(serialized_data))
+        except GoldenFileError as exc:
+            yield str(exc)
+            return
+        yield from golden.diff(actual).render_lines()
+
+
+class TraceSnapshot:
+    """``assert trace == trace_snapshot``; ``trace_snapshot(name="x")`` for more than one."""
+
+    def __init__(
+        self,
+        assertion: SnapshotAssertion,
+        options: NormalizeOptions,
+        session: TraceSnapshotSession,
+        *,
+        update: bool,
+        name: str | None = None,
+    ) -> None:
+        self._assertion = assertion
+        self._options = options
+        self._session = session
+        self._update = update
+        self._name = name
+        self.last_diff: TraceDiff | None = None
+        self.last_location: str | None = None
+
+    def __call__(
+        self, *, name: str | None = None, exclude: Iterable[str] = (), mask: Iterable[Masker] = ()
+    ) -> TraceSnapshot:
+        """A view of this snapshot with a golden name and/or extra normalization."""
+        view = TraceSnapshot(
+            self._assertion,
+            self._options.merged(exclude, mask),
+            self._session,
+            update=self._update,
+            name=name if name is not None else self._name,
+        )
+        return view
+
+    def __repr__(self) -> str:
+        where = Path(self.last_location).name if self.last_location else "not compared yet"
+        return f"<trace_snapshot {where}>"
+
+    def __eq__(self, other: object) -> bool:
+        __tracebackhide__ = True
+        return self.compare(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def location(self) -> str:
+        """Path of the golden the next comparison uses."""
+        index = self._name if self._name is not None else self._assertion.num_executions
+        return str(
+            self._assertion.extension.get_location(test_location=self._assertion.test_location, index=index)
+        )
+
+    def compare(self, other: object) -> bool:
+        """Compare ``other`` (anything ``Trace.from_any`` reads) with its golden."""
+        __tracebackhide__ = True
+        actual = Trace.from_any(other).normalized(self._options)
+        location = self.location
+        self.last_location = location
+        path = Path(location)
+        if path.is_dir():
+            raise GoldenFileError(location, "is a directory where a golden file should be; remove it")
+        if not self._update and not path.exists():
+            self._session.record_missing(location)
+            raise GoldenMissingError(self._session.display(location))
+        extension = self._assertion.extension
+        assert isinstance(extension, TraceSnapshotExtension)
+        extension.replace_unreadable = self._update
+        assertion = self._assertion(name=self._name) if self._name is not None else self._assertion
+        matched = assertion == actual
+        result = assertion.executions[assertion.num_executions - 1]
+        if isinstance(result.exception, GoldenFileError):
+            self._session.record(location, "failed")
+            raise result.exception
+        if result.exception is not None:
+            raise result.exception
+        outcome = "created" if result.created else "updated" if result.updated else "matched"
+        self._session.record(location, outcome if matched else "failed")
+        self.last_diff = None
+        if not matched and result.recalled_data is not None:
+            golden = Trace.from_json(str(result.recalled_data), origin=location)
+            self.last_diff = golden.diff(actual, self._options)
+        return bool(matched)
+
+    def explain(self, *, verbose: bool = False) -> list[str]:
+        """Lines pytest shows under a failed ``assert trace == trace_snapshot``."""
+        where = self._session.display(self.last_location or self.location)
+        if self.last_diff is None:
+            return [f"trace differs from golden {where}"]
+        return [
+            f"trace differs from golden {where}",
+            *self.last_diff.render_lines(verbose=verbose),
+            f"(if this change is intended: pytest --trace-snapshot-update, then review {where} in git)",
+        ]
