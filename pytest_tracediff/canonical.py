@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import operator
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
@@ -24,6 +25,7 @@ TextHook = Callable[[str], str]
 MAX_DEPTH = 200
 # ``str(int)`` refuses numbers above 4300 digits (CVE-2020-10735 guard).
 _MAX_INT_BITS = 14_000
+_first = operator.itemgetter(0)
 
 
 def canonical(value: Any, text: TextHook | None = None) -> Any:
@@ -47,9 +49,15 @@ class _Walker:
         return self._text(value) if self._text is not None else value
 
     def walk(self, value: Any, depth: int) -> Any:
+        # Hot path: exact str, dict and list first; other types in the original order.
         kind = type(value)
         if kind is str:
-            return self._str(value)
+            text = self._text
+            return value if text is None else text(value)
+        if kind is dict or kind is list:
+            if depth >= MAX_DEPTH:
+                return "<max depth>"
+            return self._container(value, depth)
         if value is None or kind is bool:
             return value
         if kind is int:
@@ -66,25 +74,35 @@ class _Walker:
 
     def _container(self, value: Any, depth: int) -> Any:
         marker = id(value)
-        if marker in self._active:
+        active = self._active
+        if marker in active:
             return "<cycle>"
-        self._active.add(marker)
+        active.add(marker)
         try:
-            if isinstance(value, Mapping):
+            if type(value) is dict or isinstance(value, Mapping):
                 return self._mapping(value, depth)
-            items = [self.walk(item, depth + 1) for item in value]
+            walk, child = self.walk, depth + 1
+            items = [walk(item, child) for item in value]
             if isinstance(value, (set, frozenset)):
                 items.sort(key=canonical_json)
             return items
         finally:
-            self._active.discard(marker)
+            active.discard(marker)
 
     def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+        text, walk, child = self._text, self.walk, depth + 1
         pairs: list[tuple[str, Any]] = []
         for key, item in value.items():
-            pairs.append((self._key(key, depth), self.walk(item, depth + 1)))
-        pairs.sort(key=lambda pair: pair[0])
-        out: dict[str, Any] = {}
+            if type(key) is str:
+                name = key if text is None else text(key)
+            else:
+                name = self._key(key, depth)
+            pairs.append((name, walk(item, child)))
+        pairs.sort(key=_first)
+        out: dict[str, Any] = dict(pairs)
+        if len(out) == len(pairs):
+            return out
+        out = {}
         for key, item in pairs:
             unique, n = key, 1
             while unique in out:  # distinct keys that print the same

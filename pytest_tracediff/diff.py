@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
@@ -140,8 +140,8 @@ class TraceDiff(Sequence[DiffEntry]):
         lines = [self.summary()]
         for entry in self.entries:
             where = str(entry.step) if entry.step is not None else "run"
-            lines.append(f"  {_SYMBOL[entry.kind]} {_LABELS[entry.kind][0]}: {where}")
-            lines.extend("      " + line for line in _describe(entry, verbose))
+            head = f"  {_SYMBOL[entry.kind]} {_LABELS[entry.kind][0]}: {where}"
+            lines.append(f"{head} {_describe(entry, verbose)}")
         return lines
 
     def to_list(self) -> list[dict[str, Any]]:
@@ -151,11 +151,11 @@ class TraceDiff(Sequence[DiffEntry]):
 _SYMBOL = {k: "~" for k in KINDS} | {"step_added": "+", "step_removed": "-"}
 
 
-def _describe(entry: DiffEntry, verbose: bool) -> list[str]:
+def _describe(entry: DiffEntry, verbose: bool) -> str:
     if entry.kind in ("step_added", "step_removed"):
         value = entry.actual if entry.kind == "step_added" else entry.expected
-        return [_show(value, verbose, limit=160)]
-    return [f"{entry.path}: {_show(entry.expected, verbose)} -> {_show(entry.actual, verbose)}"]
+        return _show(value, verbose, limit=100)
+    return f"{entry.path}: {_show(entry.expected, verbose)} -> {_show(entry.actual, verbose)}"
 
 
 def _show(value: Any, verbose: bool, limit: int = 80) -> str:
@@ -170,6 +170,7 @@ def _show(value: Any, verbose: bool, limit: int = 80) -> str:
 # -- computing the diff ------------------------------------------------------
 
 _Key = tuple[str, str, int | None]
+_Pairs = list[tuple[int | None, int | None]]
 
 
 def diff_traces(expected: Trace, actual: Trace) -> TraceDiff:
@@ -181,7 +182,7 @@ def diff_traces(expected: Trace, actual: Trace) -> TraceDiff:
             entries.append(DiffEntry("status_changed" if name == "status" else "attribute_changed", None, name, a, b))
     entries.extend(_value_entries("attribute_changed", None, "attributes", expected.attributes, actual.attributes))
     old, new = group_attempts(expected.steps), group_attempts(actual.steps)
-    for i, j in _align([_key(o) for o in old], [_key(o) for o in new]):
+    for i, j in _align_occurrences(old, new):
         if i is None and j is not None:
             entries.append(DiffEntry("step_added", StepRef.of(new[j][0]), "", ABSENT, _summary(new[j])))
         elif j is None and i is not None:
@@ -194,6 +195,58 @@ def diff_traces(expected: Trace, actual: Trace) -> TraceDiff:
 def _key(occurrence: list[Step]) -> _Key:
     first = occurrence[0]
     return (first.parent, first.step_id, first.loop_index)
+
+
+def _content(occurrence: list[Step]) -> str:
+    """Everything the diff compares in an occurrence; equal strings give no entries."""
+    return repr(
+        [
+            (s.attempt, s.status.value, s.failure_class, s.error, s.model, s.cost, s.tokens)
+            + (s.input, s.output, s.attributes)
+            for s in occurrence
+        ]
+    )
+
+
+def _align_occurrences(old: list[list[Step]], new: list[list[Step]]) -> _Pairs:
+    """Align by key where keys are unique, else by key and content; pair leftovers by key.
+
+    A key that repeats (a loop without loop indexes) cannot tell its occurrences
+    apart, so aligning on keys alone pairs every one after an inserted occurrence
+    with its neighbour: a cascade of changes. Content settles those, and whatever
+    content leaves unmatched is then paired by key, as a changed occurrence.
+    """
+    keys_a, keys_b = [_key(o) for o in old], [_key(o) for o in new]
+    count_a, count_b = Counter(keys_a), Counter(keys_b)
+    repeated = {k for k, n in count_a.items() if n > 1} | {k for k, n in count_b.items() if n > 1}
+    if not repeated:
+        return _align(keys_a, keys_b)
+    items_a = [(k, _content(o)) if k in repeated else k for k, o in zip(keys_a, old, strict=True)]
+    items_b = [(k, _content(o)) if k in repeated else k for k, o in zip(keys_b, new, strict=True)]
+    out: _Pairs = []
+    gap_a: list[int] = []
+    gap_b: list[int] = []
+
+    def flush() -> None:
+        if gap_a and gap_b:
+            sub = _align([keys_a[i] for i in gap_a], [keys_b[j] for j in gap_b])
+            out.extend((None if i is None else gap_a[i], None if j is None else gap_b[j]) for i, j in sub)
+        else:
+            out.extend((i, None) for i in gap_a)
+            out.extend((None, j) for j in gap_b)
+        gap_a.clear()
+        gap_b.clear()
+
+    for i, j in _align(items_a, items_b):
+        if i is not None and j is not None:
+            flush()
+            out.append((i, j))
+        elif i is not None:
+            gap_a.append(i)
+        elif j is not None:
+            gap_b.append(j)
+    flush()
+    return out
 
 
 def _summary(occurrence: list[Step]) -> dict[str, Any]:
@@ -209,17 +262,17 @@ def _summary(occurrence: list[Step]) -> dict[str, Any]:
 _GAP_LIMIT = 2_000_000  # cells of a quadratic alignment we are willing to pay for
 
 
-def _align(a: list[_Key], b: list[_Key]) -> list[tuple[int | None, int | None]]:
+def _align(a: Sequence[Hashable], b: Sequence[Hashable]) -> _Pairs:
     """Patience-style alignment: unique keys anchor an LCS, gaps recurse."""
     if a == b:
         return [(i, i) for i in range(len(a))]
-    out: list[tuple[int | None, int | None]] = []
+    out: _Pairs = []
     _align_range(a, b, 0, len(a), 0, len(b), out)
     return out
 
 
 def _align_range(
-    a: list[_Key], b: list[_Key], alo: int, ahi: int, blo: int, bhi: int, out: list[tuple[int | None, int | None]]
+    a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int, out: _Pairs
 ) -> None:
     while alo < ahi and blo < bhi and a[alo] == b[blo]:
         out.append((alo, blo))
@@ -245,7 +298,7 @@ def _align_range(
     out.extend(reversed(tail))
 
 
-def _unique_anchors(a: list[_Key], b: list[_Key], alo: int, ahi: int, blo: int, bhi: int) -> list[tuple[int, int]]:
+def _unique_anchors(a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int) -> list[tuple[int, int]]:
     count_a = Counter(a[alo:ahi])
     count_b = Counter(b[blo:bhi])
     where_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
@@ -278,7 +331,7 @@ def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _align_small(
-    a: list[_Key], b: list[_Key], alo: int, ahi: int, blo: int, bhi: int, out: list[tuple[int | None, int | None]]
+    a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int, out: _Pairs
 ) -> None:
     if (ahi - alo) * (bhi - blo) > _GAP_LIMIT:
         # No unique key to anchor on and too big for an LCS: pair in order.
@@ -300,6 +353,8 @@ def _occurrence_entries(old: list[Step], new: list[Step]) -> list[DiffEntry]:
     entries: list[DiffEntry] = []
     if len(old) != len(new):
         entries.append(DiffEntry("attempts_changed", StepRef.of(new[-1]), "attempts", len(old), len(new)))
+    elif old[-1].attempt != new[-1].attempt:  # same count, numbered differently
+        entries.append(DiffEntry("attempts_changed", StepRef.of(new[-1]), "attempt", old[-1].attempt, new[-1].attempt))
     pairs = [(old[-1], new[-1]), *zip(old[: min(len(old), len(new)) - 1], new, strict=False)]
     for before, after in pairs:
         entries.extend(_step_entries(before, after))

@@ -28,10 +28,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _Frame:
     """Bookkeeping for the children of one running step (or the root)."""
 
-    __slots__ = ("active", "last", "level", "next_level", "path")
+    __slots__ = ("active", "last", "level", "next_level", "path", "span_id")
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, span_id: str | None = None) -> None:
         self.path = path
+        self.span_id = span_id
         self.active = 0
         self.level = 0
         self.next_level = 0
@@ -46,6 +47,7 @@ class TraceRecorder:
         self._steps: list[Step] = []
         self._lock = threading.Lock()
         self._root = _Frame("")
+        self._next_span = 0
         self._frame: ContextVar[_Frame | None] = ContextVar(f"tracediff_frame_{id(self)}", default=None)
 
     @overload
@@ -122,6 +124,9 @@ class TraceRecorder:
                 parent.level = parent.next_level
                 parent.next_level += 1
             parent.active += 1
+            # Span ids tie each step to the very step it ran in, so normalization
+            # keeps children under their own parent when same-named steps overlap.
+            self._next_span += 1
             step = Step(
                 step_id=name,
                 parent=parent.path,
@@ -129,11 +134,13 @@ class TraceRecorder:
                 status=StepStatus.RUNNING,
                 input=captured,
                 start=time.time(),
+                span_id=str(self._next_span),
+                parent_span_id=parent.span_id,
                 level=parent.level,
             )
             self._steps.append(step)
             parent.last = step
-        child = _Frame(step.path)
+        child = _Frame(step.path, step.span_id)
         token = self._frame.set(child)
         return step, parent, token
 

@@ -171,24 +171,28 @@ class TraceSnapshot:
         result = assertion.executions[assertion.num_executions - 1]
         if isinstance(result.exception, GoldenFileError):
             self._session.record(location, "failed")
-            raise result.exception
+            raise self._clean(result.exception)
         if result.exception is not None:
             raise result.exception
         outcome = "created" if result.created else "updated" if result.updated else "matched"
         self._session.record(location, outcome if matched else "failed")
         self.last_diff = None
         if not matched and result.recalled_data is not None:
-            golden = Trace.from_json(str(result.recalled_data), origin=location)
+            try:
+                golden = Trace.from_json(str(result.recalled_data), origin=location)
+            except GoldenFileError as exc:
+                raise self._clean(exc) from None
             self.last_diff = golden.diff(actual, self._options)
         return bool(matched)
+
+    def _clean(self, error: GoldenFileError) -> GoldenFileError:
+        """The same error with a short path and no library frames in its traceback."""
+        return GoldenFileError(self._session.display(error.path), error.problem)
 
     def explain(self, *, verbose: bool = False) -> list[str]:
         """Lines pytest shows under a failed ``assert trace == trace_snapshot``."""
         where = self._session.display(self.last_location or self.location)
+        hint = f"golden: {where} (if the change is intended: pytest --trace-snapshot-update, then review it)"
         if self.last_diff is None:
             return [f"trace differs from golden {where}"]
-        return [
-            f"trace differs from golden {where}",
-            *self.last_diff.render_lines(verbose=verbose),
-            f"(if this change is intended: pytest --trace-snapshot-update, then review {where} in git)",
-        ]
+        return [*self.last_diff.render_lines(verbose=verbose), hint]
