@@ -59,7 +59,31 @@ _EXPORTS = {
     "MissingFrameworkError": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Adapter",
+    "DiffEntry",
+    "GoldenFileError",
+    "GoldenMissingError",
+    "MissingFrameworkError",
+    "NormalizeOptions",
+    "Step",
+    "StepRef",
+    "StepStatus",
+    "Tokens",
+    "Trace",
+    "TraceAssertionError",
+    "TraceDiff",
+    "TraceDiffError",
+    "TraceRecorder",
+    "TraceSnapshot",
+    "UnknownTraceError",
+    "assert_no_failures",
+    "assert_retries",
+    "assert_steps",
+    "executed_steps",
+    "register_adapter",
+    "unregister_adapter",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -27,8 +27,7 @@ class GoldenMissingError(AssertionError):
     def __init__(self, path: str) -> None:
         self.path = path
         super().__init__(
-            f"trace golden {path} does not exist. Create it with "
-            f"`pytest {UPDATE_FLAG}`, review it, and commit it."
+            f"trace golden {path} does not exist. Create it with `pytest {UPDATE_FLAG}`, review it, and commit it."
         )
 
 
@@ -40,7 +39,4 @@ class MissingFrameworkError(ImportError, TraceDiffError):
     """An adapter's framework is not installed."""
 
     def __init__(self, framework: str, extra: str) -> None:
-        super().__init__(
-            f"{framework} is not installed; install it with "
-            f"`pip install 'pytest-tracediff[{extra}]'`."
-        )
+        super().__init__(f"{framework} is not installed; install it with `pip install 'pytest-tracediff[{extra}]'`.")

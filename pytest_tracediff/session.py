@@ -8,6 +8,7 @@ could own it ran, passed, and did not use it. Anything less certain is kept.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,10 +96,8 @@ class TraceSnapshotSession:
         for path in found:
             path.unlink(missing_ok=True)
             self.deleted.append(str(path))
-            try:
+            with contextlib.suppress(OSError):  # the folder still holds other goldens
                 path.parent.rmdir()
-            except OSError:
-                pass  # still holds other goldens
         self.unused = []
 
     # -- report ----------------------------------------------------------------

@@ -147,9 +147,7 @@ class TraceSnapshot:
     def location(self) -> str:
         """Path of the golden the next comparison uses."""
         index = self._name if self._name is not None else self._assertion.num_executions
-        return str(
-            self._assertion.extension.get_location(test_location=self._assertion.test_location, index=index)
-        )
+        return str(self._assertion.extension.get_location(test_location=self._assertion.test_location, index=index))
 
     def compare(self, other: object) -> bool:
         """Compare ``other`` (anything ``Trace.from_any`` reads) with its golden."""

@@ -12,7 +12,7 @@ pytest_plugins = ["pytester"]
 UPDATE = "--trace-snapshot-update"
 
 # A small checkout pipeline whose behaviour the tests switch through variant.json.
-CONFTEST = '''
+CONFTEST = """
 import json, pathlib, random, time
 import pytest
 
@@ -51,7 +51,7 @@ def run_checkout(rec):
 def checkout(trace_recorder):
     run_checkout(trace_recorder)
     return trace_recorder.trace
-'''
+"""
 
 TEST_CHECKOUT = """
 def test_checkout(checkout, trace_snapshot):
@@ -92,13 +92,20 @@ def test_missing_golden_fails_and_names_the_fix(project: pytest.Pytester) -> Non
     assert not (project.path / "__trace_snapshots__").exists()
 
 
-def test_update_creates_then_plain_runs_pass_without_touching_files(project: pytest.Pytester) -> None:
+def test_update_creates_then_plain_runs_pass_without_touching_files(
+    project: pytest.Pytester,
+) -> None:
     result = project.runpytest(UPDATE)
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*trace goldens: 1 created, 0 updated, 0 deleted, 0 unchanged*"])
     data = json.loads(golden(project).read_text())
     assert data["format"] == "pytest-tracediff"
-    assert [s["step_id"] for s in data["steps"]] == ["pipeline", "load_order", "charge_card", "send_email"]
+    assert [s["step_id"] for s in data["steps"]] == [
+        "pipeline",
+        "load_order",
+        "charge_card",
+        "send_email",
+    ]
     assert "duration" not in golden(project).read_text()
     before = snapshot_bytes(project)
     mtime = golden(project).stat().st_mtime_ns
@@ -127,13 +134,25 @@ def test_update_rewrites_changed_goldens(project: pytest.Pytester) -> None:
 @pytest.mark.parametrize(
     ("variant", "summary", "detail"),
     [
-        ({"insert": True}, "1 change: 1 step added", "+ step added: pipeline/validate_address (attempt 1)"),
-        ({"drop_email": True}, "1 change: 1 step removed", "- step removed: pipeline/send_email (attempt 1)"),
-        ({"fail": True}, "*status changed*", "status: \"completed\" -> \"failed\""),
+        (
+            {"insert": True},
+            "1 change: 1 step added",
+            "+ step added: pipeline/validate_address (attempt 1)",
+        ),
+        (
+            {"drop_email": True},
+            "1 change: 1 step removed",
+            "- step removed: pipeline/send_email (attempt 1)",
+        ),
+        ({"fail": True}, "*status changed*", 'status: "completed" -> "failed"'),
         ({"retries": 1}, "*1 attempts changed*", "attempts: 1 -> 2"),
         ({"price": 19.99}, "1 change: 1 output changed", "output.items[1].price: 9.99 -> 19.99"),
         ({"amount": 24.99}, "1 change: 1 input changed", "input.amount: 14.99 -> 24.99"),
-        ({"gateway": "adyen"}, "1 change: 1 attribute changed", 'attributes.gateway: "stripe" -> "adyen"'),
+        (
+            {"gateway": "adyen"},
+            "1 change: 1 attribute changed",
+            'attributes.gateway: "stripe" -> "adyen"',
+        ),
     ],
 )
 def test_each_diff_kind_is_rendered_in_the_failure(
@@ -161,9 +180,7 @@ def test_error_change_is_reported(project: pytest.Pytester) -> None:
     )
     result = project.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        ["*1 change: 1 error changed*", '*error: "card declined" -> "insufficient funds"*']
-    )
+    result.stdout.fnmatch_lines(["*1 change: 1 error changed*", '*error: "card declined" -> "insufficient funds"*'])
 
 
 def test_verbose_failure_shows_whole_payloads(project: pytest.Pytester) -> None:
@@ -238,7 +255,9 @@ def test_named_snapshots_and_unused_deletion(pytester: pytest.Pytester) -> None:
     pytester.runpytest().assert_outcomes(passed=1)
 
 
-def test_deselected_and_failing_tests_keep_their_goldens(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deselected_and_failing_tests_keep_their_goldens(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makepyfile(
         test_keep="""
         import os
@@ -285,7 +304,9 @@ def test_flag_leaves_other_syrupy_snapshots_alone(pytester: pytest.Pytester, mon
     assert '"output": "2"' in golden(pytester, "test_trace", "test_mixed").read_text()
 
 
-def test_concurrent_steps_give_one_golden_whatever_the_finish_order(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_concurrent_steps_give_one_golden_whatever_the_finish_order(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makepyfile(
         test_parallel="""
         import os, threading, time
@@ -359,7 +380,10 @@ def test_bad_mask_line_is_a_usage_error(pytester: pytest.Pytester) -> None:
         ("{not json", "is not valid JSON"),
         ("", "is empty"),
         ('{"format": "pytest-tracediff", "version": 99, "steps": []}', "format version 99"),
-        ('{"format": "pytest-tracediff", "version": 1, "steps": [{"status": "done"}]}', "invalid field"),
+        (
+            '{"format": "pytest-tracediff", "version": 1, "steps": [{"status": "done"}]}',
+            "invalid field",
+        ),
     ],
 )
 def test_corrupt_golden_fails_clearly_and_is_only_replaced_with_the_flag(
@@ -371,7 +395,9 @@ def test_corrupt_golden_fails_clearly_and_is_only_replaced_with_the_flag(
     target.write_text(content)
     result = project.runpytest()
     result.assert_outcomes(failed=1, passed=1)
-    result.stdout.fnmatch_lines([f"*GoldenFileError: trace file __trace_snapshots__/test_shop/test_checkout.trace.json*{problem}*"])
+    result.stdout.fnmatch_lines(
+        [f"*GoldenFileError: trace file __trace_snapshots__/test_shop/test_checkout.trace.json*{problem}*"]
+    )
     result.stdout.fnmatch_lines(["*--trace-snapshot-update*"])
     assert target.read_text() == content
     project.runpytest(UPDATE).assert_outcomes(passed=2)
