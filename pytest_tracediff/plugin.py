@@ -7,13 +7,14 @@ asks for a fixture, so an installed-but-unused plugin costs almost nothing.
 from __future__ import annotations
 
 import sys
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from .capture import TraceCapture
     from .normalize import Masker, NormalizeOptions
     from .recorder import TraceRecorder
     from .session import TraceSnapshotSession
@@ -208,3 +209,22 @@ def trace_snapshot(request: pytest.FixtureRequest) -> TraceSnapshot:
         session=syrupy_session,
     )
     return TraceSnapshot(assertion, _options(request), _session(request.config), update=update)
+
+
+@pytest.fixture
+def trace_capture() -> Iterator[Callable[..., TraceCapture]]:
+    """``with trace_capture() as cap:`` forces tracing on in every installed framework
+    (or only ``trace_capture("dagron", ...)``); everything is restored at block exit,
+    and at the latest when the test ends."""
+    from .capture import TraceCapture
+
+    opened: list[TraceCapture] = []
+
+    def start(*frameworks: str) -> TraceCapture:
+        capture = TraceCapture(frameworks or None)
+        opened.append(capture)
+        return capture
+
+    yield start
+    for capture in opened:
+        capture.close()

@@ -7,6 +7,7 @@ framework so the core stays importable with no framework installed.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -91,6 +92,17 @@ class _PathAdapter:
 _ADAPTERS: list[Adapter] = [_TraceAdapter(), _DictAdapter(), _JsonTextAdapter(), _PathAdapter()]
 
 
+@functools.cache
+def load_framework_adapters() -> None:
+    """Register the framework adapters (once); their frameworks are not imported."""
+    from .adapters import framework_adapters
+
+    # Before the generic dict/JSON/file readers (a framework's JSON export can look
+    # like a dict with "steps"), after the Trace pass-through and user adapters.
+    position = next(i for i, a in enumerate(_ADAPTERS) if isinstance(a, _DictAdapter))
+    _ADAPTERS[position:position] = framework_adapters()
+
+
 def register_adapter(adapter: Adapter) -> None:
     """Add an adapter; later registrations are tried first, so they can override."""
     if not isinstance(adapter, Adapter):
@@ -104,10 +116,12 @@ def unregister_adapter(adapter: Adapter) -> None:
 
 def adapters() -> list[Adapter]:
     """The adapters in the order ``from_any`` tries them."""
+    load_framework_adapters()
     return list(_ADAPTERS)
 
 
 def from_any(obj: Any) -> Trace:
+    load_framework_adapters()
     for adapter in _ADAPTERS:
         if adapter.detect(obj):
             return adapter.convert(obj)
