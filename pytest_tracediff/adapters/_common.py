@@ -41,7 +41,8 @@ def from_module(obj: object, root: str) -> bool:
 def first_item(obj: object) -> object | None:
     """The first element of a non-empty list or tuple, else None."""
     if isinstance(obj, (list, tuple)) and obj:
-        return obj[0]
+        first: object = obj[0]
+        return first
     return None
 
 
