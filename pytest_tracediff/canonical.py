@@ -68,9 +68,12 @@ class _Walker:
             return "<max depth>"
         if isinstance(value, Enum):
             return self.walk(value.value, depth + 1)
-        if isinstance(value, (dict, Mapping, list, tuple, set, frozenset)):
-            return self._container(value, depth)
-        return self._scalar_or_object(value, depth)
+        try:
+            if isinstance(value, (dict, Mapping, list, tuple, set, frozenset)):
+                return self._container(value, depth)
+            return self._scalar_or_object(value, depth)
+        except Exception as exc:  # a payload's broken __iter__ or property must not break the run
+            return self._str(f"<{type(value).__qualname__}: reading it raised {type(exc).__name__}>")
 
     def _container(self, value: Any, depth: int) -> Any:
         marker = id(value)
@@ -92,16 +95,18 @@ class _Walker:
     def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
         text, walk, child = self._text, self.walk, depth + 1
         pairs: list[tuple[str, Any]] = []
-        for key, item in value.items():
-            if type(key) is str:
-                name = key if text is None else text(key)
+        for raw, item in value.items():
+            if type(raw) is str:  # inlined self._key(raw, depth) for the common case
+                pairs.append((raw if text is None else text(raw), walk(item, child)))
             else:
-                name = self._key(key, depth)
-            pairs.append((name, walk(item, child)))
+                pairs.append((self._key(raw, depth), walk(item, child)))
         pairs.sort(key=_first)
         out: dict[str, Any] = dict(pairs)
         if len(out) == len(pairs):
             return out
+        # Distinct keys that print the same (1 and "1"): order them by value, not by
+        # insertion order, so equal dicts give equal data.
+        pairs.sort(key=lambda pair: (pair[0], canonical_json(pair[1])))
         out = {}
         for key, item in pairs:
             unique, n = key, 1

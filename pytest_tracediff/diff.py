@@ -201,8 +201,18 @@ def _content(occurrence: list[Step]) -> str:
     """Everything the diff compares in an occurrence; equal strings give no entries."""
     return repr(
         [
-            (s.attempt, s.status.value, s.failure_class, s.error, s.model, s.cost, s.tokens)
-            + (s.input, s.output, s.attributes)
+            (
+                s.attempt,
+                s.status.value,
+                s.failure_class,
+                s.error,
+                s.model,
+                s.cost,
+                s.tokens,
+                s.input,
+                s.output,
+                s.attributes,
+            )
             for s in occurrence
         ]
     )
@@ -298,7 +308,9 @@ def _align_range(
     out.extend(reversed(tail))
 
 
-def _unique_anchors(a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int) -> list[tuple[int, int]]:
+def _unique_anchors(
+    a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int
+) -> list[tuple[int, int]]:
     count_a = Counter(a[alo:ahi])
     count_b = Counter(b[blo:bhi])
     where_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
@@ -366,7 +378,34 @@ def _same(a: Any, b: Any) -> bool:
     return a is b or (a == b and repr(a) == repr(b))
 
 
+def _tokens(step: Step) -> dict[str, Any] | None:
+    return step.tokens.model_dump(exclude_none=True) if step.tokens else None
+
+
+def _changed(old: Step, new: Step) -> bool:
+    """Whether ``_step_entries`` finds anything: its very checks, with no entry built.
+
+    Nearly every paired step is unchanged; this keeps them from paying for a
+    ``StepRef`` and the per-field bookkeeping.
+    """
+    return (
+        old.status != new.status
+        or old.failure_class != new.failure_class
+        or old.error != new.error
+        or not _same(old.input, new.input)
+        or not _same(old.output, new.output)
+        or old.model != new.model
+        or type(old.model) is not type(new.model)
+        or old.cost != new.cost
+        or type(old.cost) is not type(new.cost)
+        or not _same(_tokens(old), _tokens(new))
+        or not _same(old.attributes, new.attributes)
+    )
+
+
 def _step_entries(old: Step, new: Step) -> list[DiffEntry]:
+    if not _changed(old, new):
+        return []
     ref = StepRef.of(new)
     entries: list[DiffEntry] = []
     if old.status != new.status:
@@ -381,9 +420,7 @@ def _step_entries(old: Step, new: Step) -> list[DiffEntry]:
         a, b = getattr(old, name), getattr(new, name)
         if a != b or type(a) is not type(b):
             entries.append(DiffEntry("attribute_changed", ref, name, _plain(a), _plain(b)))
-    tokens_a = old.tokens.model_dump(exclude_none=True) if old.tokens else None
-    tokens_b = new.tokens.model_dump(exclude_none=True) if new.tokens else None
-    entries.extend(_value_entries("attribute_changed", ref, "tokens", tokens_a, tokens_b))
+    entries.extend(_value_entries("attribute_changed", ref, "tokens", _tokens(old), _tokens(new)))
     entries.extend(_value_entries("attribute_changed", ref, "attributes", old.attributes, new.attributes))
     return entries
 

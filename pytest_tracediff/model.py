@@ -192,6 +192,8 @@ class Trace(BaseModel):
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise GoldenFileError(str(path), "does not exist") from None
         except IsADirectoryError:
             raise GoldenFileError(str(path), "is a directory, not a trace file") from None
         except UnicodeDecodeError:
@@ -248,10 +250,11 @@ class Trace(BaseModel):
         return diff_traces(self.normalized(options), other.normalized(options))
 
     def __eq__(self, other: object) -> bool:
-        # Equality means "same behaviour": equal normalized forms.
+        # Equality means "same behaviour": equal normalized forms, compared as the
+        # golden's JSON text so that 1, 1.0 and True differ here as they do in a diff.
         if not isinstance(other, Trace):
             return NotImplemented
-        return self.normalized().to_dict() == other.normalized().to_dict()
+        return self.normalized().to_json() == other.normalized().to_json()
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -8,6 +8,7 @@ their own, so no other syrupy extension ever claims or deletes them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,12 @@ SNAPSHOT_DIRNAME = "__trace_snapshots__"
 FILE_EXTENSION = "trace.json"
 
 
+@functools.lru_cache(maxsize=1024)
+def _dirname(filepath: str, basename: str) -> str:
+    # syrupy asks for it several times per assertion; building the Path is the cost.
+    return str(Path(filepath).parent / SNAPSHOT_DIRNAME / basename)
+
+
 class TraceSnapshotExtension(SingleFileSnapshotExtension):
     """Serializer, storage and comparator of trace goldens."""
 
@@ -43,7 +50,7 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
     @classmethod
     def dirname(cls, *, test_location: PyTestLocation) -> str:
         # syrupy resolves the base folder on its own base class; ours is fixed.
-        return str(Path(test_location.filepath).parent / SNAPSHOT_DIRNAME / test_location.basename)
+        return _dirname(test_location.filepath, test_location.basename)
 
     def serialize(self, data: Any, **kwargs: Any) -> str:
         if not isinstance(data, Trace):
