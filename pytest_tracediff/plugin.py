@@ -74,14 +74,15 @@ class _GoldenTracker:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.worker = hasattr(config, "workerinput")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Seen before -k/-m deselection, so deselected tests still own their goldens.
         session = _session(self.config)
-        session.collected = list(items)
+        session.record_collection(items)
         session.narrowed = {
-            Path(self.config.invocation_params.dir, arg.split("::", 1)[0]).resolve()
+            str(Path(self.config.invocation_params.dir, arg.split("::", 1)[0]).resolve())
             for arg in self.config.args
             if "::" in arg
         }
@@ -89,14 +90,26 @@ class _GoldenTracker:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         _session(self.config).record_item(report.nodeid, report.when, report.outcome)
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        # xdist controller: each worker's goldens and collection.
+        data = getattr(node, "workeroutput", {}).get("tracediff")
+        if data is not None:
+            _session(self.config).merge(data)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self) -> Generator[None, None, None]:
         # Runs before syrupy's finish: goldens deleted here are not reported unused by it.
-        if not hasattr(self.config, "workerinput"):
-            _session(self.config).finish()
+        session = _session(self.config)
+        if self.worker:
+            self.config.workeroutput["tracediff"] = session.export()  # type: ignore[attr-defined]
+        else:
+            session.finish()
         return (yield)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.worker:
+            return
         lines = _session(self.config).summary_lines()
         if lines:
             terminalreporter.write_sep("-", "trace snapshot summary")

@@ -12,9 +12,11 @@ import contextlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import UPDATE_FLAG
+from .naming import claims
+from .storage import TEMP_SUFFIX
 
 if TYPE_CHECKING:
     import pytest
@@ -22,27 +24,54 @@ if TYPE_CHECKING:
 SUFFIX = ".trace.json"
 
 
+Owner = tuple[str, str, str]
+"""``(golden folder, name prefix its goldens start with, test node id)``."""
+
+
 @dataclass
 class TraceSnapshotSession:
+    """Everything one run learns about trace goldens.
+
+    Under pytest-xdist each worker fills one and ships ``export()`` to the
+    controller, which ``merge()``s them and alone decides what is unused.
+    """
+
     rootpath: Path
     update: bool
     outcomes: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
-    collected: list[pytest.Item] = field(default_factory=list)
+    owners: set[Owner] = field(default_factory=set)
     item_outcomes: dict[str, str] = field(default_factory=dict)
-    narrowed: set[Path] = field(default_factory=set)
+    narrowed: set[str] = field(default_factory=set)
+    collected_any: bool = False
 
     def record(self, location: str, outcome: str) -> None:
         self.outcomes[location] = outcome
 
     def record_missing(self, location: str) -> None:
-        self.missing.append(location)
+        if location not in self.missing:
+            self.missing.append(location)
 
     def record_item(self, nodeid: str, when: str, outcome: str) -> None:
         if when == "call" or outcome != "passed":
             self.item_outcomes[nodeid] = outcome
+
+    def record_collection(self, items: list[pytest.Item]) -> None:
+        """Remember which tests could own goldens (cheap: only modules that have goldens)."""
+        from syrupy.location import PyTestLocation
+
+        from .snapshot import claim_prefix, golden_folder
+
+        self.collected_any = self.collected_any or bool(items)
+        has_goldens: dict[Path, bool] = {}
+        for item in items:
+            folder = golden_folder(item.path)
+            if folder not in has_goldens:
+                has_goldens[folder] = folder.is_dir()
+            if has_goldens[folder]:
+                self.owners.add((str(folder), claim_prefix(PyTestLocation(item)), item.nodeid))
 
     def display(self, location: str) -> str:
         path = Path(location)
@@ -51,44 +80,61 @@ class TraceSnapshotSession:
         except ValueError:
             return str(path)
 
+    # -- xdist -------------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """What a worker sends to the controller (plain data)."""
+        return {
+            "outcomes": self.outcomes,
+            "missing": self.missing,
+            "owners": sorted(self.owners),
+            "collected_any": self.collected_any,
+        }
+
+    def merge(self, data: dict[str, Any]) -> None:
+        self.outcomes.update(data["outcomes"])
+        for location in data["missing"]:
+            self.record_missing(location)
+        self.owners.update((str(a), str(b), str(c)) for a, b, c in data["owners"])
+        self.collected_any = self.collected_any or bool(data["collected_any"])
+
     # -- unused goldens ------------------------------------------------------
 
     def find_unused(self) -> list[Path]:
-        from syrupy.location import PyTestLocation
-
-        from .snapshot import TraceSnapshotExtension
-
-        owners: dict[Path, list[tuple[str, str]]] = {}
-        for item in self.collected:
-            module_dir = item.path.parent / TraceSnapshotExtension.snapshot_dirname / item.path.stem
-            if not module_dir.is_dir():
-                continue
-            location = PyTestLocation(item)
-            base = TraceSnapshotExtension.get_snapshot_name(test_location=location, index=0)
-            owners.setdefault(module_dir, []).append((base, item.nodeid))
+        by_folder: dict[str, list[tuple[str, str]]] = {}
+        for folder, prefix, nodeid in self.owners:
+            by_folder.setdefault(folder, []).append((prefix, nodeid))
         unused: list[Path] = []
-        for module_dir, claims in owners.items():
-            narrowed = module_dir.parent.parent / f"{module_dir.name}.py" in self.narrowed
-            for golden in sorted(module_dir.glob(f"*{SUFFIX}")):
+        for folder, owners in by_folder.items():
+            module = Path(folder).parent.parent / f"{Path(folder).name}.py"
+            narrowed = str(module) in self.narrowed
+            for golden in sorted(Path(folder).glob(f"*{SUFFIX}")):
                 if str(golden) in self.outcomes:
                     continue
                 stem = golden.name[: -len(SUFFIX)]
-                claimers = [n for base, n in claims if stem == base or stem.startswith((base + ".", base + "["))]
+                claimers = [n for prefix, n in owners if claims(prefix, stem)]
                 if claimers:
                     if all(self.item_outcomes.get(n) == "passed" for n in claimers):
                         unused.append(golden)
                 elif not narrowed:
                     unused.append(golden)
-        for snapshot_root in {d.parent for d in owners}:
-            for module_dir in sorted(p for p in snapshot_root.iterdir() if p.is_dir()):
-                if not (snapshot_root.parent / f"{module_dir.name}.py").exists():
-                    unused.extend(sorted(module_dir.glob(f"*{SUFFIX}")))
+        for snapshot_root in {Path(folder).parent for folder in by_folder}:
+            for module_folder in sorted(p for p in snapshot_root.iterdir() if p.is_dir()):
+                if not (snapshot_root.parent / f"{module_folder.name}.py").exists():
+                    unused.extend(sorted(module_folder.glob(f"*{SUFFIX}")))
         return unused
 
+    def _remove_stale_temp_files(self) -> None:
+        """A killed run can leave temp files; they are never read, and removed here."""
+        for folder in {owner[0] for owner in self.owners}:
+            for temp in Path(folder).glob(f".*{TEMP_SUFFIX}"):
+                temp.unlink(missing_ok=True)
+
     def finish(self) -> None:
-        """Find unused goldens; under the update flag delete them."""
-        if not self.collected:
+        """Find unused goldens; under the update flag delete them. Controller only."""
+        if not self.collected_any:
             return
+        self._remove_stale_temp_files()
         found = self.find_unused()
         self.unused = [str(p) for p in found]
         if not self.update:
@@ -102,6 +148,14 @@ class TraceSnapshotSession:
 
     # -- report ----------------------------------------------------------------
 
+    def collisions(self) -> list[str]:
+        """Goldens whose names differ only in case: one file on macOS and Windows."""
+        lines = []
+        for group in _casefold_groups(sorted(self.outcomes)):
+            names = " and ".join(self.display(p) for p in group)
+            lines.append(f"trace goldens {names} differ only in case and collide on case-insensitive file systems")
+        return lines
+
     def summary_lines(self) -> list[str]:
         counts = Counter(self.outcomes.values())
         lines: list[str] = []
@@ -111,7 +165,9 @@ class TraceSnapshotSession:
                 f"{len(self.deleted)} deleted, {counts['matched']} unchanged"
             )
             lines += [f"  deleted {self.display(p)}" for p in self.deleted]
-            return lines
+            return lines + self.collisions()
+        if self.collisions():
+            lines += self.collisions()
         if counts["matched"] or counts["failed"]:
             lines.append(f"trace goldens: {counts['matched']} matched, {counts['failed']} failed")
         if self.missing:
@@ -121,3 +177,11 @@ class TraceSnapshotSession:
             lines.append(f"{len(self.unused)} unused trace golden(s); delete with `pytest {UPDATE_FLAG}`:")
             lines += [f"  {self.display(p)}" for p in self.unused]
         return lines
+
+
+
+def _casefold_groups(paths: list[str]) -> list[list[str]]:
+    groups: dict[str, list[str]] = {}
+    for path in paths:
+        groups.setdefault(path.casefold(), []).append(path)
+    return [sorted(g) for g in groups.values() if len(g) > 1]

@@ -13,10 +13,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from syrupy.extensions.base import AbstractSyrupyExtension
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from .errors import GoldenFileError, GoldenMissingError
 from .model import Trace
+from .naming import claims, golden_stem, stem_prefix
 from .normalize import Masker, NormalizeOptions
 from .storage import atomic_write_text
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from syrupy.assertion import SnapshotAssertion
     from syrupy.data import SnapshotCollection
     from syrupy.location import PyTestLocation
+    from syrupy.types import SnapshotIndex
 
     from .diff import TraceDiff
     from .session import TraceSnapshotSession
@@ -32,10 +35,20 @@ SNAPSHOT_DIRNAME = "__trace_snapshots__"
 FILE_EXTENSION = "trace.json"
 
 
+def golden_folder(module: Path) -> Path:
+    """Where the goldens of the tests in ``module`` live."""
+    return module.parent / SNAPSHOT_DIRNAME / module.stem
+
+
 @functools.lru_cache(maxsize=1024)
-def _dirname(filepath: str, basename: str) -> str:
+def _dirname(filepath: str) -> str:
     # syrupy asks for it several times per assertion; building the Path is the cost.
-    return str(Path(filepath).parent / SNAPSHOT_DIRNAME / basename)
+    return str(golden_folder(Path(filepath)))
+
+
+def claim_prefix(location: PyTestLocation) -> str:
+    """Every golden of the test at ``location`` has a file name starting with this."""
+    return stem_prefix(location.snapshot_name)
 
 
 class TraceSnapshotExtension(SingleFileSnapshotExtension):
@@ -50,7 +63,18 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
     @classmethod
     def dirname(cls, *, test_location: PyTestLocation) -> str:
         # syrupy resolves the base folder on its own base class; ours is fixed.
-        return _dirname(test_location.filepath, test_location.basename)
+        return _dirname(test_location.filepath)
+
+    @classmethod
+    def get_snapshot_name(cls, *, test_location: PyTestLocation, index: SnapshotIndex = 0) -> str:
+        return golden_stem(AbstractSyrupyExtension.get_snapshot_name(test_location=test_location, index=index))
+
+    @classmethod
+    def matches_test_location(cls, *, test_location: PyTestLocation, snapshot_location: str) -> bool:
+        # Our names may carry a hash (see naming.py); syrupy's own check does not know that.
+        path = Path(snapshot_location)
+        stem = path.name[: -len(FILE_EXTENSION) - 1]
+        return str(path.parent) == _dirname(test_location.filepath) and claims(claim_prefix(test_location), stem)
 
     def serialize(self, data: Any, **kwargs: Any) -> str:
         if not isinstance(data, Trace):

@@ -1,0 +1,45 @@
+"""Golden file names: readable, unique and safe for any test id.
+
+The name is syrupy's (test name, ``[param id]``, ``.N`` or ``[name]`` for more than
+one golden) whenever that is already a safe file name. Otherwise (path separators,
+control or reserved characters, non-ASCII, or longer than ``MAX_STEM``) the safe
+characters are kept, cut to ``MAX_STEM``, and a hash of the full id is appended, so
+two ids never share a file and no name can leave the snapshot folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+MAX_STEM = 150
+_RESERVED = frozenset('\\/?*:|"<>')
+
+
+def _keep(char: str) -> bool:
+    if char == " ":
+        return True
+    return char not in _RESERVED and not unicodedata.category(char).startswith(("C", "Z"))
+
+
+def golden_stem(raw: str) -> str:
+    """The file stem (no extension) for the snapshot name ``raw``."""
+    cleaned = "".join(c for c in raw if _keep(c)).strip().lstrip(".")
+    if cleaned == raw and raw.isascii() and len(raw) <= MAX_STEM:
+        return raw
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{cleaned[:MAX_STEM]}~{digest}"
+
+
+def stem_prefix(raw: str) -> str:
+    """The part of ``golden_stem(raw + anything)`` that is certain to start it."""
+    cleaned = "".join(c for c in raw if _keep(c)).strip().lstrip(".")
+    return cleaned[:MAX_STEM]
+
+
+def claims(prefix: str, stem: str) -> bool:
+    """Whether a test whose golden stems start with ``prefix`` may own ``stem``."""
+    if not stem.startswith(prefix):
+        return False
+    rest = stem[len(prefix) :]
+    return rest == "" or rest[0] in ".[~" or len(prefix) >= MAX_STEM
