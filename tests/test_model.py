@@ -205,7 +205,8 @@ def test_from_any_on_an_unknown_object() -> None:
     message = str(info.value)
     assert f"{__name__}.test_from_any_on_an_unknown_object.<locals>.Mystery" in message
     assert "register_adapter" in message
-    assert "Known adapters: trace, dict, json, file" in message
+    assert "Known adapters: trace, " in message
+    assert "dict, json, file" in message
     assert isinstance(info.value, TypeError)
     assert isinstance(info.value, TraceDiffError)
 
