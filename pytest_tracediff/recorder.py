@@ -25,18 +25,63 @@ from .model import FAILING_STATUSES, Step, StepStatus, Trace
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+Lane = tuple[int, int | None]
+"""Where code runs: (thread id, asyncio task id or None)."""
+
+
+def _lane() -> Lane:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running event loop in this thread
+        task = None
+    return (threading.get_ident(), None if task is None else id(task))
+
+
 class _Frame:
-    """Bookkeeping for the children of one running step (or the root)."""
+    """One running step (or the root) and the children opened under it."""
 
-    __slots__ = ("active", "last", "level", "next_level", "path", "span_id")
+    __slots__ = ("children", "lane", "last", "path", "span_id")
 
-    def __init__(self, path: str, span_id: str | None = None) -> None:
+    def __init__(self, path: str, lane: Lane, span_id: str | None = None) -> None:
         self.path = path
+        self.lane = lane
         self.span_id = span_id
-        self.active = 0
-        self.level = 0
-        self.next_level = 0
         self.last: Step | None = None
+        self.children: list[tuple[Step, Lane]] = []
+
+    def levels(self) -> dict[int, int]:
+        """Concurrency level of each child (by ``id``), deterministic whatever the timing.
+
+        Children opened where this step runs are sequential. A run of children opened
+        elsewhere (other threads, other asyncio tasks) is concurrent when it spans more
+        than one lane: all of it shares one level and is ordered canonically. A run in a
+        single other lane (``asyncio.run`` of a sequential coroutine) stays sequential.
+        """
+        out: dict[int, int] = {}
+        level = 0
+        segment: list[tuple[Step, Lane]] = []
+
+        def flush() -> None:
+            nonlocal level
+            if len({lane for _, lane in segment}) > 1:
+                for step, _ in segment:
+                    out[id(step)] = level
+                level += 1
+            else:
+                for step, _ in segment:
+                    out[id(step)] = level
+                    level += 1
+            segment.clear()
+
+        for step, lane in self.children:
+            if lane == self.lane:
+                flush()
+                out[id(step)] = level
+                level += 1
+            else:
+                segment.append((step, lane))
+        flush()
+        return out
 
 
 class TraceRecorder:
@@ -46,7 +91,8 @@ class TraceRecorder:
         self.source = source
         self._steps: list[Step] = []
         self._lock = threading.Lock()
-        self._root = _Frame("")
+        self._root = _Frame("", _lane())
+        self._frames: list[_Frame] = [self._root]
         self._next_span = 0
         self._frame: ContextVar[_Frame | None] = ContextVar(f"tracediff_frame_{id(self)}", default=None)
 
@@ -85,7 +131,10 @@ class TraceRecorder:
     def trace(self) -> Trace:
         """A snapshot of what was recorded so far."""
         with self._lock:
-            steps = [step.model_copy(deep=True) for step in self._steps]
+            levels: dict[int, int] = {}
+            for frame in self._frames:
+                levels.update(frame.levels())
+            steps = [step.model_copy(deep=True, update={"level": levels.get(id(step))}) for step in self._steps]
         finals: dict[tuple[str, str, int | None], Step] = {}
         for step in steps:
             finals[(step.parent, step.step_id, step.loop_index)] = step
@@ -108,7 +157,8 @@ class TraceRecorder:
     def clear(self) -> None:
         with self._lock:
             self._steps.clear()
-            self._root = _Frame("")
+            self._root = _Frame("", _lane())
+            self._frames = [self._root]
 
     # -- internals used by StepScope ----------------------------------------
 
@@ -120,10 +170,6 @@ class TraceRecorder:
             attempt = 1
             if previous is not None and previous.step_id == name and previous.status in FAILING_STATUSES:
                 attempt = previous.attempt + 1
-            if parent.active == 0:
-                parent.level = parent.next_level
-                parent.next_level += 1
-            parent.active += 1
             # Span ids tie each step to the very step it ran in, so normalization
             # keeps children under their own parent when same-named steps overlap.
             self._next_span += 1
@@ -136,11 +182,13 @@ class TraceRecorder:
                 start=time.time(),
                 span_id=str(self._next_span),
                 parent_span_id=parent.span_id,
-                level=parent.level,
             )
             self._steps.append(step)
             parent.last = step
-        child = _Frame(step.path, step.span_id)
+            lane = _lane()
+            parent.children.append((step, lane))
+            child = _Frame(step.path, lane, step.span_id)
+            self._frames.append(child)
         token = self._frame.set(child)
         return step, parent, token
 
@@ -156,7 +204,6 @@ class TraceRecorder:
                 step.status = _status_of(error)
                 step.failure_class = type(error).__name__
                 step.error = _message(error)
-            parent.active -= 1
 
 
 def _status_of(error: BaseException) -> StepStatus:
@@ -201,9 +248,7 @@ class StepScope:
         self._open.append((step, parent, token, time.perf_counter()))
         return step
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         step, parent, token, began = self._open.pop()
         self._recorder._close(step, parent, token, error, began)
 
