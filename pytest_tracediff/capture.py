@@ -46,6 +46,9 @@ def capturing_adapters() -> list[CapturingAdapter]:
     return [a for a in adapters() if isinstance(a, CapturingAdapter)]
 
 
+FALLBACK_SOURCES = frozenset({"otel"})
+
+
 class CaptureError(TraceDiffError):
     """``cap.trace`` when the block produced no trace or more than one."""
 
@@ -54,15 +57,18 @@ class TraceCapture:
     """``with TraceCapture() as cap: ...`` then ``cap.trace`` / ``cap.traces``."""
 
     def __init__(self, frameworks: Iterable[str] | None = None) -> None:
+        # Either the adapter's name ("otel") or its import name ("opentelemetry.sdk").
         known = {a.framework: a for a in capturing_adapters()}
+        known.update({a.name: a for a in capturing_adapters()})
         if frameworks is None:
-            self._adapters = [a for name, a in sorted(known.items()) if installed(name)]
+            every = {a.framework: a for a in known.values()}
+            self._adapters = [a for name, a in sorted(every.items()) if installed(name)]
         else:
             wanted = list(frameworks)
             unknown = [f for f in wanted if f not in known]
             if unknown:
                 raise ValueError(f"no capturing adapter for {unknown}; known: {sorted(known)}")
-            missing = [known[f] for f in wanted if not installed(f)]
+            missing = [known[f] for f in wanted if not installed(known[f].framework)]
             if missing:
                 raise MissingFrameworkError(missing[0].framework, missing[0].extra)
             self._adapters = [known[f] for f in wanted]
@@ -117,8 +123,16 @@ class TraceCapture:
 
     @property
     def trace(self) -> Trace:
-        """The one trace produced in the block."""
+        """The one trace produced in the block.
+
+        OpenTelemetry spans are a fallback: frameworks that emit them as well as
+        their own trace (flujo, noukai) would otherwise give two traces of one run.
+        """
         traces = self.traces
+        if len(traces) > 1:
+            primary = [t for t in traces if t.source not in FALLBACK_SOURCES]
+            if len(primary) == 1:
+                return primary[0]
         if len(traces) != 1:
             sources = ", ".join(t.source for t in traces) or "none"
             raise CaptureError(
