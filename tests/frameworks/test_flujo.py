@@ -587,7 +587,7 @@ def test_generated_pipeline_name_is_left_out(trace_capture: Capture) -> None:
         object(),
         Decimal("1"),
     ],
-    ids=repr,
+    ids=lambda obj: type(obj).__name__ if type(obj) is object else repr(obj),
 )
 def test_detect_is_false_for_foreign_objects(obj: object) -> None:
     assert not ADAPTER.detect(obj)
