@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         assert_steps,
         executed_steps,
     )
+    from .capture import CaptureError, TraceCapture
     from .diff import DiffEntry, StepRef, TraceDiff
     from .errors import (
         GoldenFileError,
@@ -44,6 +45,8 @@ _EXPORTS = {
     "NormalizeOptions": "normalize",
     "TraceRecorder": "recorder",
     "TraceSnapshot": "snapshot",
+    "TraceCapture": "capture",
+    "CaptureError": "capture",
     "Adapter": "registry",
     "register_adapter": "registry",
     "unregister_adapter": "registry",
@@ -60,6 +63,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "CaptureError",
     "Adapter",
     "DiffEntry",
     "GoldenFileError",
@@ -72,6 +76,7 @@ __all__ = [
     "Tokens",
     "Trace",
     "TraceAssertionError",
+    "TraceCapture",
     "TraceDiff",
     "TraceDiffError",
     "TraceRecorder",
