@@ -63,8 +63,8 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "CaptureError",
     "Adapter",
+    "CaptureError",
     "DiffEntry",
     "GoldenFileError",
     "GoldenMissingError",
