@@ -2,7 +2,9 @@
 
 Canonical means: dict keys are strings in sorted order, sets are sorted, every leaf is
 str/int/float/bool/None, and equal values always give equal data. ``text`` (used by
-normalization to mask volatile values) is applied to every string, keys included.
+normalization to mask volatile values) is applied to every string, keys included;
+``secret_key`` (used by normalization to redact secrets) hides the value of every dict
+key, and of every ``(key, value)`` tuple, it accepts.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import PurePath
 from typing import Any
 from uuid import UUID
 
+from .redact import hide
+
 TextHook = Callable[[str], str]
 
 MAX_DEPTH = 200
@@ -28,9 +32,10 @@ _MAX_INT_BITS = 14_000
 _first = operator.itemgetter(0)
 
 
-def canonical(value: Any, text: TextHook | None = None) -> Any:
-    """Canonical JSON-safe copy of ``value``; ``text`` rewrites every string."""
-    return _Walker(text).walk(value, 0)
+def canonical(value: Any, text: TextHook | None = None, secret_key: Callable[[str], bool] | None = None) -> Any:
+    """Canonical JSON-safe copy of ``value``; ``text`` rewrites every string, and the
+    value of a key (after ``text``) that ``secret_key`` accepts becomes ``"<redacted>"``."""
+    return _Walker(text, secret_key).walk(value, 0)
 
 
 def canonical_json(value: Any) -> str:
@@ -39,10 +44,11 @@ def canonical_json(value: Any) -> str:
 
 
 class _Walker:
-    __slots__ = ("_active", "_text")
+    __slots__ = ("_active", "_secret", "_text")
 
-    def __init__(self, text: TextHook | None) -> None:
+    def __init__(self, text: TextHook | None, secret_key: Callable[[str], bool] | None = None) -> None:
         self._text = text
+        self._secret = secret_key
         self._active: set[int] = set()
 
     def _str(self, value: str) -> str:
@@ -88,18 +94,31 @@ class _Walker:
             items = [walk(item, child) for item in value]
             if isinstance(value, (set, frozenset)):
                 items.sort(key=canonical_json)
+            elif (  # a header-style ("Authorization", "...") pair
+                type(value) is tuple
+                and len(items) == 2
+                and type(items[0]) is str
+                and self._secret is not None
+                and self._secret(items[0])
+            ):
+                items[1] = hide(items[1])
             return items
         finally:
             active.discard(marker)
 
     def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
-        text, walk, child = self._text, self.walk, depth + 1
+        text, walk, child, secret = self._text, self.walk, depth + 1, self._secret
         pairs: list[tuple[str, Any]] = []
-        for raw, item in value.items():
-            if type(raw) is str:  # inlined self._key(raw, depth) for the common case
-                pairs.append((raw if text is None else text(raw), walk(item, child)))
-            else:
-                pairs.append((self._key(raw, depth), walk(item, child)))
+        if secret is None:
+            for raw, item in value.items():
+                if type(raw) is str:  # inlined self._key(raw, depth) for the common case
+                    pairs.append((raw if text is None else text(raw), walk(item, child)))
+                else:
+                    pairs.append((self._key(raw, depth), walk(item, child)))
+        else:
+            for raw, item in value.items():
+                key = (raw if text is None else text(raw)) if type(raw) is str else self._key(raw, depth)
+                pairs.append((key, walk(hide(item) if secret(key) else item, child)))
         pairs.sort(key=_first)
         out: dict[str, Any] = dict(pairs)
         if len(out) == len(pairs):

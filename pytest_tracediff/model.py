@@ -262,7 +262,11 @@ class Trace(BaseModel):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"<Trace source={self.source!r} status={self.status!r} steps={len(self.steps)}>"
+        # Shown in pytest's assertion messages, normalized or not: never a secret.
+        from .redact import redact_text
+
+        status = None if self.status is None else redact_text(self.status)
+        return f"<Trace source={redact_text(self.source)!r} status={status!r} steps={len(self.steps)}>"
 
     __str__ = __repr__
 

@@ -1,7 +1,7 @@
 """Normalization: what makes two runs of unchanged code give byte-identical goldens.
 
-Drops times, durations and ids; masks volatile values inside payloads and error
-messages; makes every payload canonical JSON-safe data; gives steps that ran
+Drops times, durations and ids; redacts secrets, then masks volatile values, inside
+payloads and error messages; makes every payload canonical JSON-safe data; gives steps that ran
 concurrently (same parent, same ``level``) a canonical order. Idempotent.
 """
 
@@ -17,6 +17,8 @@ from typing import Any
 
 from .canonical import canonical, canonical_json
 from .model import Step, Tokens, Trace
+from .redact import key_matcher, text_redactor
+from .truncate import truncate
 
 Masker = tuple[str, str]
 """A ``(regex, placeholder)`` pair applied to every string of a trace."""
@@ -48,28 +50,58 @@ class NormalizeOptions:
     ``exclude``: glob patterns over step field paths (``output.user.id``,
     ``*.request_id``, ``cost``, ``attributes.host``) whose values are dropped.
     ``maskers``: extra ``(regex, placeholder)`` pairs applied after the defaults.
+    ``redact_keys``: extra regexes (case-insensitive) of dict keys whose whole value
+    becomes ``"<redacted>"``; ``redact_patterns``: extra regexes whose matches in any
+    string become ``"<redacted>"``. Both come on top of the defaults (``redact.py``)
+    unless ``default_redaction`` is false. Redaction runs before the maskers.
+    ``max_string`` / ``max_items``: cut longer strings and lists in payloads and
+    errors, ending them in a marker with a hash of what was cut (``truncate.py``).
     """
 
     exclude: tuple[str, ...] = ()
     maskers: tuple[Masker, ...] = ()
     default_maskers: bool = True
+    redact_keys: tuple[str, ...] = ()
+    redact_patterns: tuple[str, ...] = ()
+    default_redaction: bool = True
+    max_string: int | None = None
+    max_items: int | None = None
     _text: Callable[[str], str] = field(init=False, repr=False, compare=False)
     _excluded: Callable[[str], bool] | None = field(init=False, repr=False, compare=False)
+    _secret_key: Callable[[str], bool] | None = field(init=False, repr=False, compare=False)
+    _redact: Callable[[str], str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_text", _text_hook(self.maskers, self.default_maskers))
+        redact = text_redactor(tuple(self.redact_patterns), defaults=self.default_redaction)
+        object.__setattr__(self, "_redact", redact)
+        object.__setattr__(self, "_secret_key", key_matcher(tuple(self.redact_keys), defaults=self.default_redaction))
+        object.__setattr__(self, "_text", _text_hook(self.maskers, self.default_maskers, redact))
         matcher = None
         if self.exclude:
             pattern = re.compile("|".join(_glob(p) for p in self.exclude))
             matcher = lambda path: pattern.match(path) is not None  # noqa: E731
         object.__setattr__(self, "_excluded", matcher)
 
-    def merged(self, exclude: Iterable[str] = (), maskers: Iterable[Masker] = ()) -> NormalizeOptions:
-        """Options with more exclusions and maskers (ini first, then the marker)."""
+    def merged(
+        self,
+        exclude: Iterable[str] = (),
+        maskers: Iterable[Masker] = (),
+        *,
+        redact_keys: Iterable[str] = (),
+        redact_patterns: Iterable[str] = (),
+        max_string: int | None = None,
+        max_items: int | None = None,
+    ) -> NormalizeOptions:
+        """Options with more exclusions, maskers and redaction (ini first, then the marker)."""
         return NormalizeOptions(
             exclude=(*self.exclude, *exclude),
             maskers=(*self.maskers, *maskers),
             default_maskers=self.default_maskers,
+            redact_keys=(*self.redact_keys, *redact_keys),
+            redact_patterns=(*self.redact_patterns, *redact_patterns),
+            default_redaction=self.default_redaction,
+            max_string=self.max_string if max_string is None else max_string,
+            max_items=self.max_items if max_items is None else max_items,
         )
 
     def mask(self, text: str) -> str:
@@ -81,7 +113,9 @@ def _glob(pattern: str) -> str:
     return re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + r"\Z"
 
 
-def _text_hook(extra: tuple[Masker, ...], defaults: bool) -> Callable[[str], str]:
+def _text_hook(
+    extra: tuple[Masker, ...], defaults: bool, redact: Callable[[str], str] | None = None
+) -> Callable[[str], str]:
     compiled_extra = [(re.compile(rx), repl) for rx, repl in extra]
     if defaults:
         combined = re.compile("|".join(f"(?P<m{i}>{rx})" for i, (rx, _) in enumerate(DEFAULT_MASKERS)))
@@ -96,6 +130,8 @@ def _text_hook(extra: tuple[Masker, ...], defaults: bool) -> Callable[[str], str
             return placeholders[match.lastgroup or ""]
 
     def hook(text: str) -> str:
+        if redact is not None:  # first: a UUID inside a token must not split it
+            text = redact(text)
         if defaults and len(text) >= _SHORTEST_DEFAULT_MATCH:
             for search in searches:
                 if search(text) is not None:
@@ -115,11 +151,12 @@ def normalize(trace: Trace, options: NormalizeOptions | None = None) -> Trace:
     opts = options or DEFAULT_OPTIONS
     steps = [_normalize_step(step, opts) for step in trace.steps]
     steps = [_strip_volatile(step) for step in canonical_order(steps)]
-    attributes = canonical(trace.attributes, opts.mask)
+    attributes = canonical(trace.attributes, opts.mask, opts._secret_key)
     if opts._excluded is not None:
         attributes = _drop_excluded(attributes, "attributes", opts._excluded)
+    attributes = truncate(attributes, opts.max_string, opts.max_items)
     return Trace.model_construct(
-        source=trace.source,
+        source=trace.source if opts._redact is None else opts._redact(trace.source),
         status=None if trace.status is None else str(trace.status).lower(),
         steps=steps,
         attributes=attributes,
@@ -130,7 +167,7 @@ def normalize(trace: Trace, options: NormalizeOptions | None = None) -> Trace:
 
 
 def _normalize_step(step: Step, opts: NormalizeOptions) -> Step:
-    mask = opts._text  # what opts.mask calls, without the extra call per string
+    mask, secret = opts._text, opts._secret_key  # opts._text: what opts.mask calls, one call less
     values: dict[str, Any] = {
         "step_id": step.step_id,
         "parent": step.parent,
@@ -142,9 +179,9 @@ def _normalize_step(step: Step, opts: NormalizeOptions) -> Step:
         "model": step.model,
         "tokens": step.tokens,
         "cost": None if step.cost is None else _plain_decimal(step.cost),
-        "input": canonical(step.input, mask),
-        "output": canonical(step.output, mask),
-        "attributes": canonical(step.attributes, mask),
+        "input": canonical(step.input, mask, secret),
+        "output": canonical(step.output, mask, secret),
+        "attributes": canonical(step.attributes, mask, secret),
         "start": None,
         "duration": None,
         # Kept until ordering is done, then stripped.
@@ -154,6 +191,9 @@ def _normalize_step(step: Step, opts: NormalizeOptions) -> Step:
     }
     if opts._excluded is not None:
         _exclude_fields(values, opts._excluded)
+    if opts.max_string is not None or opts.max_items is not None:
+        for name in ("error", "input", "output", "attributes"):
+            values[name] = truncate(values[name], opts.max_string, opts.max_items)
     # Same result as Step.model_construct(**values) (every field given, nothing
     # validated), at about half the cost: copy a blank step and set every field.
     return _BLANK_STEP.model_copy(update=values)
