@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         assert_steps,
         executed_steps,
     )
+    from .budget import BudgetExceededError, BudgetReport, assert_budget, totals
     from .capture import CaptureError, TraceCapture
     from .diff import DiffEntry, StepRef, TraceDiff
     from .errors import (
@@ -56,6 +57,10 @@ _EXPORTS = {
     "executed_steps": "assertions",
     "TraceAssertionError": "assertions",
     "TraceDiffError": "errors",
+    "assert_budget": "budget",
+    "totals": "budget",
+    "BudgetExceededError": "budget",
+    "BudgetReport": "budget",
     "GoldenFileError": "errors",
     "GoldenMissingError": "errors",
     "UnknownTraceError": "errors",
@@ -64,6 +69,8 @@ _EXPORTS = {
 
 __all__ = [
     "Adapter",
+    "BudgetExceededError",
+    "BudgetReport",
     "CaptureError",
     "DiffEntry",
     "GoldenFileError",
@@ -82,11 +89,13 @@ __all__ = [
     "TraceRecorder",
     "TraceSnapshot",
     "UnknownTraceError",
+    "assert_budget",
     "assert_no_failures",
     "assert_retries",
     "assert_steps",
     "executed_steps",
     "register_adapter",
+    "totals",
     "unregister_adapter",
 ]
 

@@ -1,0 +1,7 @@
+"""``python -m pytest_tracediff``: the ``pytest-tracediff`` command line."""
+
+from __future__ import annotations
+
+from .cli import main
+
+raise SystemExit(main())
