@@ -46,6 +46,12 @@ class TraceSnapshotSession:
     item_outcomes: dict[str, str] = field(default_factory=dict)
     narrowed: set[str] = field(default_factory=set)
     collected_any: bool = False
+    # CI reporting (report.py): --trace-artifacts, --trace-report, failing traces.
+    artifacts_dir: Path | None = None
+    report_path: Path | None = None
+    failures: list[dict[str, str]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    artifact_names: set[str] = field(default_factory=set)
 
     def record(self, location: str, outcome: str) -> None:
         self.outcomes[location] = outcome
@@ -89,6 +95,8 @@ class TraceSnapshotSession:
             "missing": self.missing,
             "owners": sorted(self.owners),
             "collected_any": self.collected_any,
+            "failures": self.failures,
+            "records": self.records,
         }
 
     def merge(self, data: dict[str, Any]) -> None:
@@ -97,6 +105,8 @@ class TraceSnapshotSession:
             self.record_missing(location)
         self.owners.update((str(a), str(b), str(c)) for a, b, c in data["owners"])
         self.collected_any = self.collected_any or bool(data["collected_any"])
+        self.failures.extend(data.get("failures", ()))
+        self.records.extend(data.get("records", ()))
 
     # -- unused goldens ------------------------------------------------------
 
@@ -156,9 +166,42 @@ class TraceSnapshotSession:
             lines.append(f"trace goldens {names} differ only in case and collide on case-insensitive file systems")
         return lines
 
+    def counts(self) -> dict[str, int]:
+        """Traces checked, passed, changed, missing, written (created + updated), unused."""
+        counts = Counter(self.outcomes.values())
+        missing = len(set(self.missing) - set(self.outcomes))
+        out = {
+            "passed": counts["matched"],
+            "changed": counts["failed"],
+            "missing": missing,
+            "written": counts["created"] + counts["updated"],
+            "unused": len(self.unused) + len(self.deleted),
+        }
+        return {"checked": out["passed"] + out["changed"] + missing + out["written"], **out}
+
+    def count_line(self) -> list[str]:
+        c = self.counts()
+        if not (c["checked"] or c["unused"]):
+            return []
+        missing = f", {c['missing']} missing" if c["missing"] else ""
+        return [
+            f"traces: {c['checked']} checked, {c['passed']} passed, {c['changed']} changed{missing}, "
+            f"{c['written']} written, {c['unused']} unused"
+        ]
+
+    def write_reports(self) -> None:
+        """Append to ``$GITHUB_STEP_SUMMARY``, write ``--trace-report``. Controller only."""
+        import os
+
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary or self.report_path is not None:
+            from .report import write_reports
+
+            write_reports(self, step_summary)
+
     def summary_lines(self) -> list[str]:
         counts = Counter(self.outcomes.values())
-        lines: list[str] = []
+        lines: list[str] = self.count_line()
         if self.update:
             lines.append(
                 f"trace goldens: {counts['created']} created, {counts['updated']} updated, "
@@ -177,7 +220,6 @@ class TraceSnapshotSession:
             lines.append(f"{len(self.unused)} unused trace golden(s); delete with `pytest {UPDATE_FLAG}`:")
             lines += [f"  {self.display(p)}" for p in self.unused]
         return lines
-
 
 
 def _casefold_groups(paths: list[str]) -> list[list[str]]:

@@ -17,18 +17,20 @@ from syrupy.extensions.base import AbstractSyrupyExtension
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from .errors import GoldenFileError, GoldenMissingError
-from .model import Trace
 from .naming import claims, golden_stem, stem_prefix
-from .normalize import Masker, NormalizeOptions
 from .storage import atomic_write_text
 
 if TYPE_CHECKING:
+    import pytest
     from syrupy.assertion import SnapshotAssertion
     from syrupy.data import SnapshotCollection
     from syrupy.location import PyTestLocation
     from syrupy.types import SnapshotIndex
 
+    from .budget import BudgetGate
     from .diff import TraceDiff
+    from .model import Trace
+    from .normalize import Masker, NormalizeOptions
     from .session import TraceSnapshotSession
 
 SNAPSHOT_DIRNAME = "__trace_snapshots__"
@@ -77,6 +79,10 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
         return str(path.parent) == _dirname(test_location.filepath) and claims(claim_prefix(test_location), stem)
 
     def serialize(self, data: Any, **kwargs: Any) -> str:
+        # Imported where used: the run's golden bookkeeping imports this module for
+        # every collection, and must not pull in pydantic when no test uses goldens.
+        from .model import Trace
+
         if not isinstance(data, Trace):
             raise TypeError(f"trace goldens hold Trace objects, not {type(data).__name__}")
         return data.to_json()
@@ -86,6 +92,8 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
             return True
         # A golden that differs only in layout (a hand edit, key order) still matches,
         # so it is not rewritten.
+        from .model import Trace
+
         try:
             golden = Trace.from_json(str(snapshot_data)).normalized()
         except GoldenFileError:
@@ -122,6 +130,8 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
         atomic_write_text(Path(snapshot_collection.location), str(data))
 
     def diff_lines(self, serialized_data: Any, snapshot_data: Any) -> Iterator[str]:
+        from .model import Trace
+
         try:
             golden = Trace.from_json(str(snapshot_data))
             actual = Trace.from_json(str(serialized_data))
@@ -142,12 +152,16 @@ class TraceSnapshot:
         *,
         update: bool,
         name: str | None = None,
+        item: pytest.Item | None = None,
+        gate: BudgetGate | None = None,
     ) -> None:
         self._assertion = assertion
         self._options = options
         self._session = session
         self._update = update
         self._name = name
+        self._item = item  # the test, for its JUnit property and artifacts folder
+        self._gate = gate  # ini budgets and tolerances (budget.py)
         self.last_diff: TraceDiff | None = None
         self.last_location: str | None = None
 
@@ -161,6 +175,8 @@ class TraceSnapshot:
             self._session,
             update=self._update,
             name=name if name is not None else self._name,
+            item=self._item,
+            gate=self._gate,
         )
         return view
 
@@ -183,7 +199,10 @@ class TraceSnapshot:
     def compare(self, other: object) -> bool:
         """Compare ``other`` (anything ``Trace.from_any`` reads) with its golden."""
         __tracebackhide__ = True
-        actual = Trace.from_any(other).normalized(self._options)
+        from .model import Trace
+
+        raw = Trace.from_any(other)
+        actual = raw.normalized(self._options)
         location = self.location
         self.last_location = location
         path = Path(location)
@@ -191,28 +210,61 @@ class TraceSnapshot:
             raise GoldenFileError(location, "is a directory where a golden file should be; remove it")
         if not self._update and not path.exists():
             self._session.record_missing(location)
+            self._report(location, "missing", raw, actual)
             raise GoldenMissingError(self._session.display(location))
         extension = self._assertion.extension
         assert isinstance(extension, TraceSnapshotExtension)
         extension.replace_unreadable = self._update
         assertion = self._assertion(name=self._name) if self._name is not None else self._assertion
-        matched = assertion == actual
+        compared = actual
+        if self._gate is not None:
+            compared = self._gate.prepare(path, actual, self._options, update=self._update)
+        matched = assertion == compared
         result = assertion.executions[assertion.num_executions - 1]
         if isinstance(result.exception, GoldenFileError):
             self._session.record(location, "failed")
+            self._report(location, "failed", raw, actual, problem=str(self._clean(result.exception)))
             raise self._clean(result.exception)
         if result.exception is not None:
             raise result.exception
+        if matched and self._gate is not None:  # within tolerance; now the run totals
+            matched = not self._gate.failed
+            if matched:
+                self._gate.note_improvements(self._session.display(location))
         outcome = "created" if result.created else "updated" if result.updated else "matched"
         self._session.record(location, outcome if matched else "failed")
         self.last_diff = None
+        golden = None
         if not matched and result.recalled_data is not None:
             try:
                 golden = Trace.from_json(str(result.recalled_data), origin=location)
             except GoldenFileError as exc:
+                self._report(location, "failed", raw, actual, problem=str(self._clean(exc)))
                 raise self._clean(exc) from None
             self.last_diff = golden.diff(actual, self._options)
+            if self._gate is not None:
+                self.last_diff = self._gate.filter(self.last_diff)
+        self._report(location, outcome if matched else "failed", raw, actual, golden=golden)
         return bool(matched)
+
+    def _report(
+        self, location: str, outcome: str, raw: Trace, actual: Trace, *, golden: Trace | None = None, problem: str = ""
+    ) -> None:
+        """CI reporting (report.py): only failures, unless an HTML report is asked for."""
+        if outcome in ("failed", "missing") or self._session.report_path is not None:
+            from .report import record_comparison
+
+            record_comparison(
+                self._session,
+                self._item,
+                location,
+                outcome,
+                raw=raw,
+                actual=actual,
+                golden=golden.normalized(self._options) if golden is not None else None,
+                diff=self.last_diff,
+                problem=problem or None,
+            )
 
     def _clean(self, error: GoldenFileError) -> GoldenFileError:
         """The same error with a short path and no library frames in its traceback."""
@@ -222,6 +274,8 @@ class TraceSnapshot:
         """Lines pytest shows under a failed ``assert trace == trace_snapshot``."""
         where = self._session.display(self.last_location or self.location)
         hint = f"golden: {where} (if the change is intended: pytest --trace-snapshot-update, then review it)"
+        budget = self._gate.explain() if self._gate is not None else []
         if self.last_diff is None:
-            return [f"trace differs from golden {where}"]
-        return [*self.last_diff.render_lines(verbose=verbose), hint]
+            return [f"trace differs from golden {where}", *budget]
+        changes = self.last_diff.render_lines(verbose=verbose) if self.last_diff or not budget else []
+        return [*changes, *budget, hint]
