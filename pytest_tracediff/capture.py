@@ -99,9 +99,7 @@ class TraceCapture:
         self._stack = stack
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         stack, self._stack = self._stack, None
         if stack is not None:
             stack.close()

@@ -133,4 +133,3 @@ def from_any(obj: Any) -> Trace:
         f"framework's trace object, or register an adapter with "
         f"pytest_tracediff.register_adapter()."
     )
-
