@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from .model import group_attempts
 
 if TYPE_CHECKING:
     from .model import Step, Trace
+    from .normalize import NormalizeOptions
 
 KINDS = (
     "step_added",
@@ -174,22 +175,66 @@ _Pairs = list[tuple[int | None, int | None]]
 
 
 def diff_traces(expected: Trace, actual: Trace) -> TraceDiff:
-    """Diff two *normalized* traces (``Trace.diff`` normalizes first)."""
+    """Diff two *normalized* traces."""
+    return _diff(expected, actual, group_attempts(expected.steps), group_attempts(actual.steps), None)
+
+
+def diff_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | None = None) -> TraceDiff:
+    """``expected.diff(actual)``: what changed between two traces as recorded.
+
+    Normalizing is most of a diff's cost, and two runs of one pipeline are mostly
+    equal: steps whose recorded fields are strictly equal (which implies equal
+    normalized forms) are skipped without normalizing them. Traces whose order
+    normalization may change (concurrent levels) or whose step keys repeat are
+    normalized whole first.
+    """
+    from .normalize import normalize, normalize_step
+
+    old, new = group_attempts(expected.steps), group_attempts(actual.steps)
+    keys_old, keys_new = [_key(o) for o in old], [_key(o) for o in new]
+    reorders = any(s.level is not None for s in (*expected.steps, *actual.steps))
+    if reorders or len(set(keys_old)) != len(keys_old) or len(set(keys_new)) != len(keys_new):
+        return diff_traces(normalize(expected, options), normalize(actual, options))
+    heads = [normalize(t.model_copy(update={"steps": []}), options) for t in (expected, actual)]
+    return _diff(heads[0], heads[1], old, new, lambda step: normalize_step(step, options))
+
+
+def _diff(
+    expected: Trace,
+    actual: Trace,
+    old: list[list[Step]],
+    new: list[list[Step]],
+    prepare: Callable[[Step], Step] | None,
+) -> TraceDiff:
+    """Run-level fields from ``expected``/``actual``; steps from the occurrences, each
+    passed through ``prepare`` (normalization) only where it is needed."""
     entries: list[DiffEntry] = []
     for name in ("source", "status"):
         a, b = getattr(expected, name), getattr(actual, name)
         if a != b:
             entries.append(DiffEntry("status_changed" if name == "status" else "attribute_changed", None, name, a, b))
     entries.extend(_value_entries("attribute_changed", None, "attributes", expected.attributes, actual.attributes))
-    old, new = group_attempts(expected.steps), group_attempts(actual.steps)
+
+    def ready(occurrence: list[Step]) -> list[Step]:
+        return occurrence if prepare is None else [prepare(step) for step in occurrence]
+
     for i, j in _align_occurrences(old, new):
         if i is None and j is not None:
-            entries.append(DiffEntry("step_added", StepRef.of(new[j][0]), "", ABSENT, _summary(new[j])))
+            entries.append(DiffEntry("step_added", StepRef.of(new[j][0]), "", ABSENT, _summary(ready(new[j]))))
         elif j is None and i is not None:
-            entries.append(DiffEntry("step_removed", StepRef.of(old[i][0]), "", _summary(old[i]), ABSENT))
+            entries.append(DiffEntry("step_removed", StepRef.of(old[i][0]), "", _summary(ready(old[i])), ABSENT))
         elif i is not None and j is not None:
-            entries.extend(_occurrence_entries(old[i], new[j]))
+            if prepare is not None and _recorded_same(old[i], new[j]):
+                continue
+            entries.extend(_occurrence_entries(ready(old[i]), ready(new[j])))
     return TraceDiff(entries)
+
+
+def _recorded_same(old: list[Step], new: list[Step]) -> bool:
+    """Strictly equal as recorded, so equal once normalized (the converse need not hold)."""
+    return len(old) == len(new) and all(
+        a.attempt == b.attempt and a.status == b.status and not _changed(a, b) for a, b in zip(old, new, strict=True)
+    )
 
 
 def _key(occurrence: list[Step]) -> _Key:

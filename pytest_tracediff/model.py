@@ -102,6 +102,8 @@ class Step(BaseModel):
 def group_attempts(steps: list[Step]) -> list[list[Step]]:
     """Group steps into occurrences: attempt n joins the open occurrence of the
     same step (same parent and loop index) whose last attempt is n-1."""
+    if all(step.attempt == 1 for step in steps):  # no retries: one occurrence per step
+        return [[step] for step in steps]
     groups: list[list[Step]] = []
     open_by_key: dict[tuple[str, str, int | None], list[Step]] = {}
     for step in steps:
@@ -248,9 +250,9 @@ class Trace(BaseModel):
 
     def diff(self, other: Trace, options: NormalizeOptions | None = None) -> TraceDiff:
         """What changed from ``self`` (expected) to ``other`` (actual)."""
-        from .diff import diff_traces
+        from .diff import diff_recorded
 
-        return diff_traces(self.normalized(options), other.normalized(options))
+        return diff_recorded(self, other, options)
 
     def __eq__(self, other: object) -> bool:
         # Equality means "same behaviour": equal normalized forms, compared as the

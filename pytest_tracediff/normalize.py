@@ -166,6 +166,11 @@ def normalize(trace: Trace, options: NormalizeOptions | None = None) -> Trace:
     )
 
 
+def normalize_step(step: Step, options: NormalizeOptions | None = None) -> Step:
+    """One step as ``normalize`` makes it (for steps whose order is not in question)."""
+    return _strip_volatile(_normalize_step(step, options or DEFAULT_OPTIONS))
+
+
 def _normalize_step(step: Step, opts: NormalizeOptions) -> Step:
     mask, secret = opts._text, opts._secret_key  # opts._text: what opts.mask calls, one call less
     values: dict[str, Any] = {
