@@ -12,7 +12,9 @@ a normalized trace (goldens, diffs, failure output) is redacted. Two kinds of ru
   (``"password=<redacted>"``, ``"Bearer <redacted>"``, ``"https://<redacted>@host"``).
 
 No rule changes a placeholder, so redaction is idempotent, and a new secret of the same
-shape gives the same golden.
+shape gives the same golden. A labelled value that starts with ``<`` counts as already
+redacted, and values stop at ``…``: so a placeholder cut short by truncation (which runs
+after redaction) is left as it is.
 """
 
 from __future__ import annotations
@@ -89,17 +91,17 @@ DEFAULT_SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
     # Header lines: everything after "Authorization:" or "Cookie:" up to the end of the line.
     (
         r"(?P<keep>(?:[Aa]uthorization|AUTHORIZATION|[Cc]ookie|COOKIE)(?:\\?[\"'])?[ \t]?[:=][ \t]*(?:\\?[\"'])?)"
-        r"[^\"'\\\r\n]+",
+        r"(?![\s<])[^\"'\\\r\n\u2026]+",
         REDACTED,
     ),
     # Signatures and tokens in URL query strings (presigned S3 / Azure SAS URLs, OAuth).
-    (rf"(?P<keep>[?&](?:{_QUERY_LABELS})=)[^&#\s\"'<>]+", REDACTED),
+    (rf"(?P<keep>[?&](?:{_QUERY_LABELS})=)[^&#\s\"'<>\u2026]+", REDACTED),
     # Command lines: --password hunter2, --api-key abc
-    (rf"(?P<keep>(?<![\w-])--[\w-]*?(?i:{_FLAG_LABELS})[ \t]+)(?!-)[^\s\"'<]+", REDACTED),
+    (rf"(?P<keep>(?<![\w-])--[\w-]*?(?i:{_FLAG_LABELS})[ \t]+)(?!-)[^\s\"'<\u2026]+", REDACTED),
     # LABEL=VALUE, LABEL: VALUE, "label": "value" in free text, logs, reprs and JSON text.
     (
         rf"(?P<keep>(?P<label>(?i:{_LABELS}))(?:\\?[\"'])?[ \t]?(?::(?!:)|=(?!=))[ \t]*(?P<q>\\?[\"'])?)"
-        rf"(?(q)(?:\\[^\"']|[^\"'\\\r\n])+|(?:(?i:bearer|basic)[ \t]+)?[^\s\"'\\,;&)}}\]]+)",
+        rf"(?!<)(?(q)(?:\\[^\"'\u2026]|[^\"'\\\r\n\u2026])+|(?:(?i:bearer|basic)[ \t]+)?[^\s\"'\\,;&)}}\]\u2026]+)",
         REDACTED,
     ),
 )

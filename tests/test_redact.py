@@ -487,3 +487,27 @@ def test_the_trigger_lets_every_shape_through(name: str, template: str, secret: 
 def test_the_trigger_never_hides_a_match(text: str) -> None:
     # The trigger only skips strings in which no rule would change anything.
     assert redact_text(text) == _every_rule(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password=hunter2 and more text here",
+        "Cookie: a=b; c=d more stuff",
+        "Authorization: Basic dXNlcjpwYXNz!!",
+        'payload {"api_key": "Zq8 Wm3", "n": 1}',
+        "GET /x?token=abc123&x=1 done",
+        "run --password hunter2 now",
+        "token: Bearer abc123XYZ789 ok",
+        "db postgres://u:p4ss@host/db later",
+        "key sk-proj-abcdefghij0123456789 tail",
+    ],
+)
+def test_cut_values_stay_redacted_and_stable(text: str) -> None:
+    # Truncation cuts after redaction, maybe inside a placeholder: the cut must neither
+    # show a secret nor be redacted again on the next normalization.
+    for limit in range(1, len(text) + 2):
+        options = NormalizeOptions(max_string=limit)
+        once = Trace(steps=[Step(step_id="a", output=text, error=text)]).normalized(options).to_json()
+        assert Trace.from_json(once).normalized(options).to_json() == once, limit
+        assert [s for s in ("hunter2", "a=b", "dXNlcjpwYXNz", "Zq8", "abc123", "p4ss", "abcdefghij") if s in once] == []
