@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .naming import golden_stem
+from .redact import redact_text
 
 if TYPE_CHECKING:
     import pytest
@@ -128,6 +129,8 @@ def chrome_trace(trace: Trace, *, name: str = "trace") -> dict[str, Any]:
     everything before it, ``_UNTIMED_US`` wide, with a note. One thread per parent
     path; steps of one parent that overlap in time get extra lanes.
     """
+    # Built from the raw trace for its timings: its texts go through redaction here.
+    source = redact_text(trace.source)
     starts = [s.start for s in trace.steps if s.start is not None]
     origin = min(starts) if starts else 0.0
     lanes: dict[str, list[float]] = {}  # parent -> end time of each lane
@@ -158,7 +161,7 @@ def chrome_trace(trace: Trace, *, name: str = "trace") -> dict[str, Any]:
             | {"args": args}
         )
     meta: list[dict[str, Any]] = [
-        {"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": f"{trace.source}: {name}"}}
+        {"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": f"{source}: {name}"}}
     ]
     for (parent, lane), tid in tids.items():
         thread = parent or "(root)"
@@ -166,7 +169,7 @@ def chrome_trace(trace: Trace, *, name: str = "trace") -> dict[str, Any]:
             thread += f" [lane {lane + 1}]"
         meta.append({"name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": {"name": thread}})
         meta.append({"name": "thread_sort_index", "ph": "M", "pid": 1, "tid": tid, "args": {"sort_index": tid}})
-    return {"traceEvents": meta + events, "displayTimeUnit": "ms", "otherData": {"source": trace.source}}
+    return {"traceEvents": meta + events, "displayTimeUnit": "ms", "otherData": {"source": source}}
 
 
 def _step_args(step: Step) -> dict[str, Any]:
@@ -174,7 +177,7 @@ def _step_args(step: Step) -> dict[str, Any]:
     for field in ("loop_index", "failure_class", "error", "model"):
         value = getattr(step, field)
         if value is not None:
-            args[field] = value
+            args[field] = redact_text(value) if isinstance(value, str) else value
     if step.tokens is not None:
         args["tokens"] = step.tokens.model_dump(exclude_none=True)
     if step.cost is not None:

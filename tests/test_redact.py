@@ -511,3 +511,20 @@ def test_cut_values_stay_redacted_and_stable(text: str) -> None:
         once = Trace(steps=[Step(step_id="a", output=text, error=text)]).normalized(options).to_json()
         assert Trace.from_json(once).normalized(options).to_json() == once, limit
         assert [s for s in ("hunter2", "a=b", "dXNlcjpwYXNz", "Zq8", "abc123", "p4ss", "abcdefghij") if s in once] == []
+
+
+def test_chrome_trace_artifact_is_redacted() -> None:
+    from pytest_tracediff.report import chrome_trace
+
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.abcdefghijklmnop"
+    key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345"
+    trace = Trace(
+        source=f"svc {key}",
+        steps=[
+            Step(step_id="a", status=StepStatus.FAILED, error=f"auth failed: Bearer {jwt}", start=1.0, duration=0.5)
+        ],
+    )
+    out = json.dumps(chrome_trace(trace))
+    assert jwt not in out
+    assert key not in out
+    assert "auth failed" in out
