@@ -175,12 +175,29 @@ class TraceSnapshot:
         self.last_location: str | None = None
 
     def __call__(
-        self, *, name: str | None = None, exclude: Iterable[str] = (), mask: Iterable[Masker] = ()
+        self,
+        *,
+        name: str | None = None,
+        exclude: Iterable[str] = (),
+        mask: Iterable[Masker] = (),
+        redact_keys: Iterable[str] = (),
+        redact_patterns: Iterable[str] = (),
+        max_string: int | None = None,
+        max_items: int | None = None,
     ) -> TraceSnapshot:
-        """A view of this snapshot with a golden name and/or extra normalization."""
+        """A view of this snapshot with a golden name and/or extra normalization
+        (the same options as the ``trace_snapshot`` marker)."""
+        options = self._options.merged(
+            exclude,
+            mask,
+            redact_keys=redact_keys,
+            redact_patterns=redact_patterns,
+            max_string=max_string,
+            max_items=max_items,
+        )
         view = TraceSnapshot(
             self._assertion,
-            self._options.merged(exclude, mask),
+            options,
             self._session,
             update=self._update,
             name=name if name is not None else self._name,

@@ -116,3 +116,24 @@ def test_unknown_objects_raise_one_clear_error(obj: object) -> None:
         Trace.from_any(obj)
     message = str(info.value)
     assert "register_adapter" in message or "does not exist" in message
+
+
+def test_fixture_call_takes_the_marker_options(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from pytest_tracediff import Trace, Step
+
+        def test_call(trace_snapshot):
+            step = Step(step_id="s", output={"session": "abc-123", "blob": "q" * 50, "n": list(range(9))})
+            view = trace_snapshot(name="v", redact_keys=["^session$"], max_string=12, max_items=2)
+            assert Trace(steps=[step]) == view
+        """
+    )
+    pytester.runpytest("--trace-snapshot-update").assert_outcomes(passed=1)
+    golden = pytester.path / "__trace_snapshots__" / "test_fixture_call_takes_the_marker_options"
+    text = (golden / "test_call[v].trace.json").read_text()
+    assert "abc-123" not in text
+    assert "<redacted>" in text
+    assert "…<truncated 38 chars" in text
+    assert "<truncated 7 items" in text
+    pytester.runpytest().assert_outcomes(passed=1)
