@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from pathlib import Path
 
+SNAPSHOT_DIRNAME = "__trace_snapshots__"
 MAX_STEM = 150
 _RESERVED = frozenset('\\/?*:|"<>')
 
@@ -43,3 +45,8 @@ def claims(prefix: str, stem: str) -> bool:
         return False
     rest = stem[len(prefix) :]
     return rest == "" or rest[0] in ".[~" or len(prefix) >= MAX_STEM
+
+
+def golden_folder(module: Path) -> Path:
+    """Where the goldens of the tests in ``module`` live."""
+    return module.parent / SNAPSHOT_DIRNAME / module.stem

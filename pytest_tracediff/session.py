@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UPDATE_FLAG
-from .naming import claims
+from .naming import claims, golden_folder
 from .storage import TEMP_SUFFIX
 
 if TYPE_CHECKING:
@@ -65,11 +65,11 @@ class TraceSnapshotSession:
             self.item_outcomes[nodeid] = outcome
 
     def record_collection(self, items: list[pytest.Item]) -> None:
-        """Remember which tests could own goldens (cheap: only modules that have goldens)."""
-        from syrupy.location import PyTestLocation
+        """Remember which tests could own goldens (cheap: only modules that have goldens).
 
-        from .snapshot import claim_prefix, golden_folder
-
+        syrupy and the snapshot module are imported only when some module has
+        goldens, so a suite without trace goldens pays nothing for them here.
+        """
         self.collected_any = self.collected_any or bool(items)
         has_goldens: dict[Path, bool] = {}
         for item in items:
@@ -77,6 +77,10 @@ class TraceSnapshotSession:
             if folder not in has_goldens:
                 has_goldens[folder] = folder.is_dir()
             if has_goldens[folder]:
+                from syrupy.location import PyTestLocation
+
+                from .snapshot import claim_prefix
+
                 self.owners.add((str(folder), claim_prefix(PyTestLocation(item)), item.nodeid))
 
     def display(self, location: str) -> str:

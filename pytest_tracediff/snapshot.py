@@ -18,7 +18,7 @@ from syrupy.extensions.base import AbstractSyrupyExtension
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from .errors import GoldenFileError, GoldenMissingError
-from .naming import claims, golden_stem, stem_prefix
+from .naming import SNAPSHOT_DIRNAME, claims, golden_folder, golden_stem, stem_prefix
 from .storage import atomic_write_text
 
 if TYPE_CHECKING:
@@ -34,13 +34,7 @@ if TYPE_CHECKING:
     from .normalize import Masker, NormalizeOptions
     from .session import TraceSnapshotSession
 
-SNAPSHOT_DIRNAME = "__trace_snapshots__"
 FILE_EXTENSION = "trace.json"
-
-
-def golden_folder(module: Path) -> Path:
-    """Where the goldens of the tests in ``module`` live."""
-    return module.parent / SNAPSHOT_DIRNAME / module.stem
 
 
 @functools.lru_cache(maxsize=1024)
