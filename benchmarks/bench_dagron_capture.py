@@ -36,7 +36,7 @@ from typing import Any
 
 import dagron
 
-from pytest_tracediff.capture import TraceCapture
+from pytest_tracediff.sources.capture import TraceCapture
 
 GOAL = 0.10
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_tracediff import Trace
-from pytest_tracediff.diff import diff_traces
+from pytest_tracediff.compare.diff import diff_traces
 
 GOAL_SECONDS = 1.0
 CHANGE_RATE = 0.01

@@ -6,32 +6,31 @@ do not use it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from . import _seams
+from ._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from .assertions import (
-        TraceAssertionError,
-        assert_no_failures,
-        assert_retries,
-        assert_steps,
-        executed_steps,
-    )
-    from .budget import BudgetExceededError, BudgetReport, assert_budget, totals
-    from .capture import CaptureError, TraceCapture
-    from .diff import DiffEntry, StepRef, TraceDiff
+    from .compare.assertions import assert_no_failures, assert_retries, assert_steps, executed_steps
+    from .compare.budget import BudgetReport, assert_budget, totals
+    from .compare.diff import DiffEntry, StepRef, TraceDiff
     from .errors import (
+        BudgetExceededError,
+        CaptureError,
         GoldenFileError,
         GoldenMissingError,
         MissingFrameworkError,
+        TraceAssertionError,
         TraceDiffError,
         UnknownTraceError,
     )
+    from .golden.snapshot import TraceSnapshot
     from .model import Step, StepStatus, Tokens, Trace
     from .normalize import NormalizeOptions
-    from .recorder import TraceRecorder
-    from .registry import Adapter, register_adapter, unregister_adapter
-    from .snapshot import TraceSnapshot
+    from .sources.capture import TraceCapture
+    from .sources.recorder import TraceRecorder
+    from .sources.registry import Adapter, register_adapter, unregister_adapter
 
 __version__ = "0.1.0"
 
@@ -40,27 +39,27 @@ _EXPORTS = {
     "Step": "model",
     "StepStatus": "model",
     "Tokens": "model",
-    "TraceDiff": "diff",
-    "DiffEntry": "diff",
-    "StepRef": "diff",
+    "TraceDiff": "compare.diff",
+    "DiffEntry": "compare.diff",
+    "StepRef": "compare.diff",
     "NormalizeOptions": "normalize",
-    "TraceRecorder": "recorder",
-    "TraceSnapshot": "snapshot",
-    "TraceCapture": "capture",
-    "CaptureError": "capture",
-    "Adapter": "registry",
-    "register_adapter": "registry",
-    "unregister_adapter": "registry",
-    "assert_no_failures": "assertions",
-    "assert_retries": "assertions",
-    "assert_steps": "assertions",
-    "executed_steps": "assertions",
-    "TraceAssertionError": "assertions",
+    "TraceRecorder": "sources.recorder",
+    "TraceCapture": "sources.capture",
+    "Adapter": "sources.registry",
+    "register_adapter": "sources.registry",
+    "unregister_adapter": "sources.registry",
+    "TraceSnapshot": "golden.snapshot",
+    "assert_no_failures": "compare.assertions",
+    "assert_retries": "compare.assertions",
+    "assert_steps": "compare.assertions",
+    "executed_steps": "compare.assertions",
+    "assert_budget": "compare.budget",
+    "totals": "compare.budget",
+    "BudgetReport": "compare.budget",
     "TraceDiffError": "errors",
-    "assert_budget": "budget",
-    "totals": "budget",
-    "BudgetExceededError": "budget",
-    "BudgetReport": "budget",
+    "TraceAssertionError": "errors",
+    "BudgetExceededError": "errors",
+    "CaptureError": "errors",
     "GoldenFileError": "errors",
     "GoldenMissingError": "errors",
     "UnknownTraceError": "errors",
@@ -100,14 +99,18 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pytest_tracediff' has no attribute {name!r}")
-    # Not cached in globals(): the submodule stays the single source of truth, even
-    # when pytester or a reload re-imports it.
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+__getattr__, _dir = lazy_exports(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
+
+
+# The composition root: ``Trace``'s convenience methods reach the stages above the
+# model through these seams (see ``_seams.py``); nothing is imported until used.
+_seams.bind(
+    normalize="pytest_tracediff.normalize.apply:normalize",
+    diff="pytest_tracediff.compare.diff:diff_recorded",
+    from_any="pytest_tracediff.sources.registry:from_any",
+    redact_text="pytest_tracediff.normalize.redact:redact_text",
+)

@@ -18,16 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .compare.totals import TOTALS
+from .model.files import TRACE_SUFFIX
+
 if TYPE_CHECKING:
-    from .budget import BudgetReport
-    from .diff import TraceDiff
+    from .compare.budget import BudgetReport
+    from .compare.diff import TraceDiff
+    from .compare.tolerance import Tolerance
     from .model import Trace
     from .normalize import NormalizeOptions
-    from .tolerance import Tolerance
 
 PROG = "pytest-tracediff"
 EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
-_BUDGETS = ("cost", "tokens", "steps", "attempts")
 
 
 class CliError(Exception):
@@ -40,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _ratio(text: str) -> float:
-    from .budget import parse_limit
+    from .compare.budget import parse_limit
 
     try:
         value = parse_limit("ratio", text)
@@ -68,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("new", metavar="NEW", help="new trace file or folder")
     compare.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="output format")
     compare.add_argument(
-        "--glob", default="*.trace.json", help="files compared in folders (default: *.trace.json, recursive)"
+        "--glob", default=f"*{TRACE_SUFFIX}", help=f"files compared in folders (default: *{TRACE_SUFFIX}, recursive)"
     )
     compare.add_argument(
         "--exclude", action="append", default=[], metavar="GLOB", help="step field paths to ignore (repeatable)"
@@ -81,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="numeric tolerance for changed values at matching paths (repeatable)",
     )
     compare.add_argument("-v", "--verbose", action="store_true", help="whole values in text output")
-    for total in _BUDGETS:
+    for total in TOTALS:
         compare.add_argument(
             f"--budget-{total}",
             type=_ratio,
@@ -197,8 +199,8 @@ class Compared:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from .compare.tolerance import parse_tolerance_line
     from .normalize import NormalizeOptions
-    from .tolerance import parse_tolerance_line
 
     old, new = Path(args.old), Path(args.new)
     for path in (old, new):
@@ -209,7 +211,7 @@ def _compare(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(f"--tolerance: {exc}") from None
     options = NormalizeOptions(exclude=tuple(args.exclude))
-    limits = {total: getattr(args, f"budget_{total}") for total in _BUDGETS}
+    limits = {total: getattr(args, f"budget_{total}") for total in TOTALS}
     settings: dict[str, Any] = {"options": options, "tolerances": tolerances, "limits": limits}
     if old.is_dir() and new.is_dir():
         results = _compare_folders(old, new, args.glob, **settings)
@@ -232,8 +234,8 @@ def _compare_pair(
     tolerances: tuple[Tolerance, ...],
     limits: dict[str, float | None],
 ) -> Compared:
-    from .budget import budget_report
-    from .tolerance import apply_tolerances
+    from .compare.budget import budget_report
+    from .compare.tolerance import apply_tolerances
 
     expected, actual = read_trace(old), read_trace(new)
     diff = apply_tolerances(expected.diff(actual, options), tolerances)
@@ -311,17 +313,15 @@ def _render_json(results: list[Compared], *, verbose: bool) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _render_markdown(results: list[Compared], *, verbose: bool) -> str:
+    from .report.markdown import cell
+
     ok = not any(r.failing for r in results)
     lines = [f"## {'✅' if ok else '❌'} pytest-tracediff: {_headline(results)}", ""]
     lines += ["| trace | status | changes |", "|---|---|---|"]
     for r in results:
         status = f"{r.status}, over budget" if r.over_budget else r.status
-        lines.append(f"| `{_cell(r.name)}` | {status} | {_cell(r.summary())} |")
+        lines.append(f"| `{cell(r.name)}` | {status} | {cell(r.summary())} |")
     for r in results:
         details = []
         if r.diff:
@@ -337,7 +337,7 @@ def _render_markdown(results: list[Compared], *, verbose: bool) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from .budget import step_totals, totals
+    from .compare.budget import step_totals, totals
     from .model import group_attempts
 
     trace = read_trace(args.file)
@@ -388,7 +388,7 @@ def _convert(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
         return EXIT_OK
-    from .storage import atomic_write_text
+    from .model.files import atomic_write_text
 
     try:
         atomic_write_text(Path(args.output), text)

@@ -1,6 +1,16 @@
-"""Every user mistake gets one exception whose message names the object and the fix."""
+"""Every exception pytest-tracediff raises on purpose, in one place.
+
+Each derives from ``TraceDiffError`` and says what is wrong, naming the file or
+object, and how to fix it. Stdlib only: every layer may import this module.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .compare.budget import BudgetReport
 
 UPDATE_FLAG = "--trace-snapshot-update"
 
@@ -21,7 +31,7 @@ class GoldenFileError(TraceDiffError):
         )
 
 
-class GoldenMissingError(AssertionError):
+class GoldenMissingError(AssertionError, TraceDiffError):
     """Raised, never written silently, when a test has no golden yet."""
 
     def __init__(self, path: str) -> None:
@@ -40,3 +50,24 @@ class MissingFrameworkError(ImportError, TraceDiffError):
 
     def __init__(self, framework: str, extra: str) -> None:
         super().__init__(f"{framework} is not installed; install it with `pip install 'pytest-tracediff[{extra}]'`.")
+
+
+class CaptureError(TraceDiffError):
+    """A capture block produced no trace or more than one, or a framework's internals moved."""
+
+
+class TraceAssertionError(AssertionError, TraceDiffError):
+    """A behaviour assertion failed; ``problems`` lists each offending item."""
+
+    def __init__(self, headline: str, problems: Sequence[str] = ()) -> None:
+        self.headline = headline
+        self.problems = list(problems)
+        super().__init__("\n".join([headline, *(f"  - {p}" for p in self.problems)]))
+
+
+class BudgetExceededError(AssertionError, TraceDiffError):
+    """A run total grew past its budget; ``report`` holds every total."""
+
+    def __init__(self, report: BudgetReport) -> None:
+        self.report = report
+        super().__init__(report.render())

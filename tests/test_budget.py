@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from pytest_tracediff import BudgetExceededError, BudgetReport, Step, Tokens, Trace, assert_budget, totals
-from pytest_tracediff.budget import budget_report, gate_from_ini
-from pytest_tracediff.tolerance import Tolerance, apply_tolerances, parse_tolerance_line, tolerances_from
+from pytest_tracediff.compare.budget import budget_report
+from pytest_tracediff.compare.tolerance import Tolerance, apply_tolerances, parse_tolerance_line, tolerances_from
+from pytest_tracediff.golden.gate import gate_from_ini
 
 pytest_plugins = ["pytester"]
 

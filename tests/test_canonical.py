@@ -16,7 +16,7 @@ from uuid import UUID
 import pytest
 from pydantic import BaseModel
 
-from pytest_tracediff.canonical import MAX_DEPTH, canonical, canonical_json
+from pytest_tracediff.model.canonical import MAX_DEPTH, canonical, canonical_json
 
 
 class Color(enum.Enum):

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 import pytest
 
 from pytest_tracediff import MissingFrameworkError, Step, Trace, register_adapter, unregister_adapter
-from pytest_tracediff.capture import CaptureError, CapturingAdapter, TraceCapture
+from pytest_tracediff.errors import CaptureError
+from pytest_tracediff.sources.capture import CapturingAdapter, TraceCapture
 
 
 class Engine:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pytest_tracediff import DiffEntry, Step, StepRef, StepStatus, Tokens, Trace, TraceDiff
-from pytest_tracediff.diff import ABSENT
+from pytest_tracediff.compare.entries import ABSENT
 
 
 def trace(*steps: Step, **fields: Any) -> Trace:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_tracediff import NormalizeOptions, Step, Trace, UnknownTraceError
-from pytest_tracediff.truncate import truncate
+from pytest_tracediff.normalize.truncate import truncate
 
 pytest_plugins = ["pytester"]
 

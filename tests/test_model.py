@@ -24,7 +24,7 @@ from pytest_tracediff import (
     unregister_adapter,
 )
 from pytest_tracediff.model import group_attempts
-from pytest_tracediff.registry import adapters
+from pytest_tracediff.sources.registry import adapters
 
 
 def sample() -> Trace:

@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_tracediff import NormalizeOptions, Step, StepStatus, Tokens, Trace
-from pytest_tracediff.redact import DEFAULT_SECRET_PATTERNS, REDACTED, _replacer, key_matcher, redact_text
+from pytest_tracediff.model.canonical import REDACTED
+from pytest_tracediff.normalize.redact import DEFAULT_SECRET_PATTERNS, _replacer, key_matcher, redact_text
 
 pytest_plugins = ["pytester"]
 
@@ -514,7 +515,7 @@ def test_cut_values_stay_redacted_and_stable(text: str) -> None:
 
 
 def test_chrome_trace_artifact_is_redacted() -> None:
-    from pytest_tracediff.report import chrome_trace
+    from pytest_tracediff.report.chrome import chrome_trace
 
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.abcdefghijklmnop"
     key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345"

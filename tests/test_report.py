@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tracediff.html_report import render_report
+from pytest_tracediff.report.html import render_report
 
 pytest_plugins = ["pytester"]
 
@@ -269,7 +269,7 @@ def check_html(path: Path) -> None:
 
 def test_chrome_trace_lays_out_steps_without_timings() -> None:
     from pytest_tracediff.model import Step, Trace
-    from pytest_tracediff.report import chrome_trace
+    from pytest_tracediff.report.chrome import chrome_trace
 
     trace = Trace(steps=[Step(step_id="a", start=100.0, duration=0.5), Step(step_id="b"), Step(step_id="c")])
     events = [e for e in chrome_trace(trace)["traceEvents"] if e["ph"] == "X"]
@@ -283,7 +283,7 @@ def test_chrome_trace_lays_out_steps_without_timings() -> None:
 
 
 def test_artifact_folder_names_are_safe() -> None:
-    from pytest_tracediff.report import artifact_dirname
+    from pytest_tracediff.report.artifacts import artifact_dirname
 
     assert artifact_dirname("tests/test_x.py::test_a[1]") == "tests.test_x.py.test_a[1]"
     odd = artifact_dirname("tests/test_x.py::test_a[../../etc/passwd:é]")

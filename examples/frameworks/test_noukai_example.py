@@ -26,7 +26,7 @@ import pytest
 noukai_sdk = pytest.importorskip("noukai_sdk")
 
 from pytest_tracediff import assert_no_failures, assert_retries  # noqa: E402
-from pytest_tracediff.adapters.noukai import fetch_full_trace  # noqa: E402
+from pytest_tracediff.sources.adapters.noukai import fetch_full_trace  # noqa: E402
 
 ESSAY = "Teh cat sat on the mat. The dog barked"
 

@@ -18,10 +18,10 @@ dagron = pytest.importorskip("dagron")
 from dagron import execution as dx  # noqa: E402
 
 from pytest_tracediff import NormalizeOptions, Trace  # noqa: E402
-from pytest_tracediff.adapters.dagron import ADAPTER  # noqa: E402
-from pytest_tracediff.capture import TraceCapture  # noqa: E402
 from pytest_tracediff.errors import UnknownTraceError  # noqa: E402
 from pytest_tracediff.model import StepStatus  # noqa: E402
+from pytest_tracediff.sources.adapters.dagron import ADAPTER  # noqa: E402
+from pytest_tracediff.sources.capture import TraceCapture  # noqa: E402
 
 EXECUTOR_CLASSES = [
     dx.DAGExecutor,

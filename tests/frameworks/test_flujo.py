@@ -28,10 +28,10 @@ from flujo.exceptions import UsageLimitExceededError  # noqa: E402
 from flujo.infra import lockfile  # noqa: E402
 
 from pytest_tracediff import Trace, TraceAssertionError, assert_no_failures, assert_retries, assert_steps  # noqa: E402
-from pytest_tracediff.adapters.flujo import ADAPTER  # noqa: E402
-from pytest_tracediff.capture import TraceCapture  # noqa: E402
 from pytest_tracediff.errors import UnknownTraceError  # noqa: E402
 from pytest_tracediff.model import StepStatus  # noqa: E402
+from pytest_tracediff.sources.adapters.flujo import ADAPTER  # noqa: E402
+from pytest_tracediff.sources.capture import TraceCapture  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 FLUJO_FILES = ("flujo_ops.db", "flujo_ops.db-wal", "flujo_ops.db-shm", "flujo.lock")
@@ -503,7 +503,7 @@ def test_no_run_no_trace() -> None:
 
 def test_importing_the_adapter_does_not_import_flujo() -> None:
     code = (
-        "import sys, pytest_tracediff.adapters.flujo as a; from pytest_tracediff import Trace; "
+        "import sys, pytest_tracediff.sources.adapters.flujo as a; from pytest_tracediff import Trace; "
         "Trace.from_any({'steps': []}); a.ADAPTER.detect({'x': 1}); "
         "assert 'flujo' not in sys.modules, 'flujo was imported'"
     )

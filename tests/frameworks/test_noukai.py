@@ -29,9 +29,9 @@ from pytest_tracediff import (  # noqa: E402
     assert_no_failures,
     assert_retries,
 )
-from pytest_tracediff.adapters.noukai import ADAPTER, fetch_full_trace, fetch_full_trace_async  # noqa: E402
-from pytest_tracediff.capture import CapturingAdapter  # noqa: E402
-from pytest_tracediff.registry import adapters  # noqa: E402
+from pytest_tracediff.sources.adapters.noukai import ADAPTER, fetch_full_trace, fetch_full_trace_async  # noqa: E402
+from pytest_tracediff.sources.capture import CapturingAdapter  # noqa: E402
+from pytest_tracediff.sources.registry import adapters  # noqa: E402
 
 ESSAY = "Teh cat sat on the mat. The dog barked"
 

@@ -29,9 +29,9 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status,
 from opentelemetry.util._once import Once  # noqa: E402
 
 from pytest_tracediff import Trace, assert_retries, assert_steps  # noqa: E402
-from pytest_tracediff.adapters.otel import ADAPTER  # noqa: E402
 from pytest_tracediff.errors import UnknownTraceError  # noqa: E402
 from pytest_tracediff.model import StepStatus, Tokens  # noqa: E402
+from pytest_tracediff.sources.adapters.otel import ADAPTER  # noqa: E402
 
 OTEL = "opentelemetry.sdk"
 

@@ -16,9 +16,9 @@ stroma = pytest.importorskip("stroma")
 from pydantic import BaseModel  # noqa: E402
 
 from pytest_tracediff import Trace  # noqa: E402
-from pytest_tracediff.adapters.stroma import ADAPTER  # noqa: E402
 from pytest_tracediff.errors import UnknownTraceError  # noqa: E402
 from pytest_tracediff.model import StepStatus  # noqa: E402
+from pytest_tracediff.sources.adapters.stroma import ADAPTER  # noqa: E402
 
 FailureClass, FailurePolicy = stroma.FailureClass, stroma.FailurePolicy
 
@@ -461,7 +461,7 @@ def test_malformed_result_raises_a_clear_error(retried: Any) -> None:
 
 
 def test_capture_restores_everything() -> None:
-    from pytest_tracediff.capture import TraceCapture
+    from pytest_tracediff.sources.capture import TraceCapture
 
     run, for_run = stroma.StromaRunner.__dict__["run"], stroma.ReliabilityContext.__dict__["for_run"]
     capture = TraceCapture(["stroma"])

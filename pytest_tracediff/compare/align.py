@@ -1,0 +1,104 @@
+"""Sequence alignment for diffs: one inserted step is one entry, not a cascade.
+
+Patience-style: keys unique on both sides anchor a longest increasing chain, the gaps
+between anchors recurse, and small anchorless gaps fall back to an LCS.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from difflib import SequenceMatcher
+
+Pairs = list[tuple[int | None, int | None]]
+"""Aligned index pairs; ``None`` on the side where an item has no partner."""
+
+_GAP_LIMIT = 2_000_000  # cells of a quadratic alignment we are willing to pay for
+
+
+def align(a: Sequence[Hashable], b: Sequence[Hashable]) -> Pairs:
+    """Patience-style alignment: unique keys anchor an LCS, gaps recurse."""
+    if a == b:
+        return [(i, i) for i in range(len(a))]
+    out: Pairs = []
+    _align_range(a, b, 0, len(a), 0, len(b), out)
+    return out
+
+
+def _align_range(
+    a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int, out: Pairs
+) -> None:
+    while alo < ahi and blo < bhi and a[alo] == b[blo]:
+        out.append((alo, blo))
+        alo, blo = alo + 1, blo + 1
+    tail: list[tuple[int | None, int | None]] = []
+    while alo < ahi and blo < bhi and a[ahi - 1] == b[bhi - 1]:
+        ahi, bhi = ahi - 1, bhi - 1
+        tail.append((ahi, bhi))
+    if alo == ahi or blo == bhi:
+        out.extend((i, None) for i in range(alo, ahi))
+        out.extend((None, j) for j in range(blo, bhi))
+    else:
+        anchors = _unique_anchors(a, b, alo, ahi, blo, bhi)
+        if anchors:
+            prev_a, prev_b = alo, blo
+            for i, j in anchors:
+                _align_range(a, b, prev_a, i, prev_b, j, out)
+                out.append((i, j))
+                prev_a, prev_b = i + 1, j + 1
+            _align_range(a, b, prev_a, ahi, prev_b, bhi, out)
+        else:
+            _align_small(a, b, alo, ahi, blo, bhi, out)
+    out.extend(reversed(tail))
+
+
+def _unique_anchors(
+    a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int
+) -> list[tuple[int, int]]:
+    count_a = Counter(a[alo:ahi])
+    count_b = Counter(b[blo:bhi])
+    where_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
+    pairs = [(i, where_b[a[i]]) for i in range(alo, ahi) if count_a[a[i]] == 1 and a[i] in where_b]
+    return _longest_increasing(pairs)
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Longest chain of pairs increasing in both coordinates (patience sorting)."""
+    tops: list[int] = []
+    top_index: list[int] = []
+    back: list[int] = [-1] * len(pairs)
+    for n, (_, j) in enumerate(pairs):
+        k = bisect_left(tops, j)
+        if k == len(tops):
+            tops.append(j)
+            top_index.append(n)
+        else:
+            tops[k] = j
+            top_index[k] = n
+        back[n] = top_index[k - 1] if k else -1
+    chain: list[tuple[int, int]] = []
+    n = top_index[-1] if top_index else -1
+    while n != -1:
+        chain.append(pairs[n])
+        n = back[n]
+    return chain[::-1]
+
+
+def _align_small(
+    a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int, out: Pairs
+) -> None:
+    if (ahi - alo) * (bhi - blo) > _GAP_LIMIT:
+        # No unique key to anchor on and too big for an LCS: pair in order.
+        n = min(ahi - alo, bhi - blo)
+        out.extend((alo + k, blo + k) for k in range(n))
+        out.extend((i, None) for i in range(alo + n, ahi))
+        out.extend((None, j) for j in range(blo + n, bhi))
+        return
+    matcher = SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.extend((alo + i1 + k, blo + j1 + k) for k in range(i2 - i1))
+        else:
+            out.extend((alo + i, None) for i in range(i1, i2))
+            out.extend((None, blo + j) for j in range(j1, j2))

@@ -1,0 +1,311 @@
+"""Structured difference between two traces.
+
+Steps are grouped into occurrences (all attempts of one step), occurrences are
+aligned by key (``align.py``), so one inserted step is one entry. Only paired steps
+whose payloads differ are handed to deepdiff, which keeps a 100,000-step diff fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..model import group_attempts
+from ..model.canonical import canonical
+from ..normalize import normalize, normalize_step
+from . import render
+from .align import Pairs, align
+from .entries import ABSENT, DiffEntry, StepRef
+
+if TYPE_CHECKING:
+    from ..model import Step, Trace
+    from ..normalize import NormalizeOptions
+
+__all__ = ["DiffEntry", "StepRef", "TraceDiff", "diff_recorded", "diff_traces"]
+
+
+class TraceDiff(Sequence[DiffEntry]):
+    """Falsy when the traces are equivalent; iterate it for the entries."""
+
+    def __init__(self, entries: list[DiffEntry]) -> None:
+        self.entries = entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[DiffEntry]:
+        return iter(self.entries)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.entries[index]
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def __repr__(self) -> str:
+        return f"<TraceDiff {self.summary()}>"
+
+    def counts(self) -> dict[str, int]:
+        return render.counts(self.entries)
+
+    def summary(self) -> str:
+        """``2 changes: 1 step added, 1 output changed``."""
+        return render.summary(self.entries)
+
+    def render(self, *, verbose: bool = False) -> str:
+        """Summary line, then one short block per change; ``verbose`` shows whole values."""
+        return "\n".join(self.render_lines(verbose=verbose))
+
+    def render_lines(self, *, verbose: bool = False) -> list[str]:
+        return render.render_lines(self.entries, verbose=verbose)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [entry.to_dict() for entry in self.entries]
+
+
+_Key = tuple[str, str, int | None]
+
+
+def diff_traces(expected: Trace, actual: Trace) -> TraceDiff:
+    """Diff two *normalized* traces."""
+    return _diff(expected, actual, group_attempts(expected.steps), group_attempts(actual.steps), None)
+
+
+def diff_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | None = None) -> TraceDiff:
+    """``expected.diff(actual)``: what changed between two traces as recorded.
+
+    Normalizing is most of a diff's cost, and two runs of one pipeline are mostly
+    equal: steps whose recorded fields are strictly equal (which implies equal
+    normalized forms) are skipped without normalizing them. Traces whose order
+    normalization may change (concurrent levels) or whose step keys repeat are
+    normalized whole first.
+    """
+    old, new = group_attempts(expected.steps), group_attempts(actual.steps)
+    keys_old, keys_new = [_key(o) for o in old], [_key(o) for o in new]
+    reorders = any(s.level is not None for s in (*expected.steps, *actual.steps))
+    if reorders or len(set(keys_old)) != len(keys_old) or len(set(keys_new)) != len(keys_new):
+        return diff_traces(normalize(expected, options), normalize(actual, options))
+    heads = [normalize(t.model_copy(update={"steps": []}), options) for t in (expected, actual)]
+    return _diff(heads[0], heads[1], old, new, lambda step: normalize_step(step, options))
+
+
+def _diff(
+    expected: Trace,
+    actual: Trace,
+    old: list[list[Step]],
+    new: list[list[Step]],
+    prepare: Callable[[Step], Step] | None,
+) -> TraceDiff:
+    """Run-level fields from ``expected``/``actual``; steps from the occurrences, each
+    passed through ``prepare`` (normalization) only where it is needed."""
+    entries: list[DiffEntry] = []
+    for name in ("source", "status"):
+        a, b = getattr(expected, name), getattr(actual, name)
+        if a != b:
+            entries.append(DiffEntry("status_changed" if name == "status" else "attribute_changed", None, name, a, b))
+    entries.extend(_value_entries("attribute_changed", None, "attributes", expected.attributes, actual.attributes))
+
+    def ready(occurrence: list[Step]) -> list[Step]:
+        return occurrence if prepare is None else [prepare(step) for step in occurrence]
+
+    for i, j in _align_occurrences(old, new):
+        if i is None and j is not None:
+            entries.append(DiffEntry("step_added", StepRef.of(new[j][0]), "", ABSENT, _summary(ready(new[j]))))
+        elif j is None and i is not None:
+            entries.append(DiffEntry("step_removed", StepRef.of(old[i][0]), "", _summary(ready(old[i])), ABSENT))
+        elif i is not None and j is not None:
+            if prepare is not None and _recorded_same(old[i], new[j]):
+                continue
+            entries.extend(_occurrence_entries(ready(old[i]), ready(new[j])))
+    return TraceDiff(entries)
+
+
+def _recorded_same(old: list[Step], new: list[Step]) -> bool:
+    """Strictly equal as recorded, so equal once normalized (the converse need not hold)."""
+    return len(old) == len(new) and all(
+        a.attempt == b.attempt and a.status == b.status and not _changed(a, b) for a, b in zip(old, new, strict=True)
+    )
+
+
+def _key(occurrence: list[Step]) -> _Key:
+    first = occurrence[0]
+    return (first.parent, first.step_id, first.loop_index)
+
+
+def _content(occurrence: list[Step]) -> str:
+    """Everything the diff compares in an occurrence; equal strings give no entries."""
+    return repr(
+        [
+            (
+                s.attempt,
+                s.status.value,
+                s.failure_class,
+                s.error,
+                s.model,
+                s.cost,
+                s.tokens,
+                s.input,
+                s.output,
+                s.attributes,
+            )
+            for s in occurrence
+        ]
+    )
+
+
+def _align_occurrences(old: list[list[Step]], new: list[list[Step]]) -> Pairs:
+    """Align by key where keys are unique, else by key and content; pair leftovers by key.
+
+    A key that repeats (a loop without loop indexes) cannot tell its occurrences
+    apart, so aligning on keys alone pairs every one after an inserted occurrence
+    with its neighbour: a cascade of changes. Content settles those, and whatever
+    content leaves unmatched is then paired by key, as a changed occurrence.
+    """
+    keys_a, keys_b = [_key(o) for o in old], [_key(o) for o in new]
+    count_a, count_b = Counter(keys_a), Counter(keys_b)
+    repeated = {k for k, n in count_a.items() if n > 1} | {k for k, n in count_b.items() if n > 1}
+    if not repeated:
+        return align(keys_a, keys_b)
+    items_a = [(k, _content(o)) if k in repeated else k for k, o in zip(keys_a, old, strict=True)]
+    items_b = [(k, _content(o)) if k in repeated else k for k, o in zip(keys_b, new, strict=True)]
+    out: Pairs = []
+    gap_a: list[int] = []
+    gap_b: list[int] = []
+
+    def flush() -> None:
+        if gap_a and gap_b:
+            sub = align([keys_a[i] for i in gap_a], [keys_b[j] for j in gap_b])
+            out.extend((None if i is None else gap_a[i], None if j is None else gap_b[j]) for i, j in sub)
+        else:
+            out.extend((i, None) for i in gap_a)
+            out.extend((None, j) for j in gap_b)
+        gap_a.clear()
+        gap_b.clear()
+
+    for i, j in align(items_a, items_b):
+        if i is not None and j is not None:
+            flush()
+            out.append((i, j))
+        elif i is not None:
+            gap_a.append(i)
+        elif j is not None:
+            gap_b.append(j)
+    flush()
+    return out
+
+
+def _summary(occurrence: list[Step]) -> dict[str, Any]:
+    last = occurrence[-1]
+    out: dict[str, Any] = {"status": last.status.value, "attempts": len(occurrence)}
+    if last.error is not None:
+        out["error"] = last.error
+    if last.output is not None:
+        out["output"] = last.output
+    return out
+
+
+def _occurrence_entries(old: list[Step], new: list[Step]) -> list[DiffEntry]:
+    entries: list[DiffEntry] = []
+    if len(old) != len(new):
+        entries.append(DiffEntry("attempts_changed", StepRef.of(new[-1]), "attempts", len(old), len(new)))
+    elif old[-1].attempt != new[-1].attempt:  # same count, numbered differently
+        entries.append(DiffEntry("attempts_changed", StepRef.of(new[-1]), "attempt", old[-1].attempt, new[-1].attempt))
+    pairs = [(old[-1], new[-1]), *zip(old[: min(len(old), len(new)) - 1], new, strict=False)]
+    for before, after in pairs:
+        entries.extend(_step_entries(before, after))
+    return entries
+
+
+def _same(a: Any, b: Any) -> bool:
+    # repr tells 1, 1.0 and True apart, as the golden's JSON does.
+    return a is b or (a == b and repr(a) == repr(b))
+
+
+def _tokens(step: Step) -> dict[str, Any] | None:
+    return step.tokens.model_dump(exclude_none=True) if step.tokens else None
+
+
+def _changed(old: Step, new: Step) -> bool:
+    """Whether ``_step_entries`` finds anything: its very checks, with no entry built.
+
+    Nearly every paired step is unchanged; this keeps them from paying for a
+    ``StepRef`` and the per-field bookkeeping.
+    """
+    return (
+        old.status != new.status
+        or old.failure_class != new.failure_class
+        or old.error != new.error
+        or not _same(old.input, new.input)
+        or not _same(old.output, new.output)
+        or old.model != new.model
+        or type(old.model) is not type(new.model)
+        or old.cost != new.cost
+        or type(old.cost) is not type(new.cost)
+        or not _same(_tokens(old), _tokens(new))
+        or not _same(old.attributes, new.attributes)
+    )
+
+
+def _step_entries(old: Step, new: Step) -> list[DiffEntry]:
+    if not _changed(old, new):
+        return []
+    ref = StepRef.of(new)
+    entries: list[DiffEntry] = []
+    if old.status != new.status:
+        entries.append(DiffEntry("status_changed", ref, "status", old.status.value, new.status.value))
+    for name in ("failure_class", "error"):
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b:
+            entries.append(DiffEntry("error_changed", ref, name, _or_absent(a), _or_absent(b)))
+    for name, kind in (("input", "input_changed"), ("output", "output_changed")):
+        entries.extend(_value_entries(kind, ref, name, getattr(old, name), getattr(new, name)))
+    for name in ("model", "cost"):
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b or type(a) is not type(b):
+            entries.append(DiffEntry("attribute_changed", ref, name, _plain(a), _plain(b)))
+    entries.extend(_value_entries("attribute_changed", ref, "tokens", _tokens(old), _tokens(new)))
+    entries.extend(_value_entries("attribute_changed", ref, "attributes", old.attributes, new.attributes))
+    return entries
+
+
+def _or_absent(value: Any) -> Any:
+    return ABSENT if value is None else value
+
+
+def _plain(value: Any) -> Any:
+    return ABSENT if value is None else canonical(value)
+
+
+def _value_entries(kind: str, ref: StepRef | None, root: str, a: Any, b: Any) -> list[DiffEntry]:
+    if _same(a, b):
+        return []
+    from deepdiff import DeepDiff
+
+    tree = DeepDiff(a, b, view="tree", verbose_level=2)
+    entries: list[DiffEntry] = []
+    for report in tree.values():
+        for level in report:
+            path = _format_path(root, level.path(output_format="list"))
+            entries.append(DiffEntry(kind, ref, path, _value(level.t1), _value(level.t2)))
+    if not entries:  # deepdiff saw no difference that repr did: report the whole value
+        entries.append(DiffEntry(kind, ref, root, a, b))
+    entries.sort(key=lambda e: e.path)
+    return entries
+
+
+def _value(value: Any) -> Any:
+    return ABSENT if type(value).__name__ == "NotPresent" else value
+
+
+def _format_path(root: str, parts: list[Any]) -> str:
+    out = root
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and part.isidentifier():
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out

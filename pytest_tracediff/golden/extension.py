@@ -1,0 +1,131 @@
+"""Golden files as a syrupy extension: serializer, storage, comparator and diff lines.
+
+syrupy owns the lifecycle (naming, reading, queued writes, its report and unused
+detection); this module owns the format on disk. Goldens live in
+``__trace_snapshots__/<module>/<test>.trace.json``, a folder of their own, so no other
+syrupy extension ever claims or deletes them.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from syrupy.extensions.base import AbstractSyrupyExtension
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from ..errors import GoldenFileError
+from ..model.files import TRACE_SUFFIX, atomic_write_text, read_trace_text
+from .naming import SNAPSHOT_DIRNAME, claims, golden_folder, golden_stem, stem_prefix
+
+if TYPE_CHECKING:
+    from syrupy.data import SnapshotCollection
+    from syrupy.location import PyTestLocation
+    from syrupy.types import SnapshotIndex
+
+FILE_EXTENSION = TRACE_SUFFIX[1:]
+
+
+@functools.lru_cache(maxsize=1024)
+def _dirname(filepath: str) -> str:
+    # syrupy asks for it several times per assertion; building the Path is the cost.
+    return str(golden_folder(Path(filepath)))
+
+
+def claim_prefix(location: PyTestLocation) -> str:
+    """Every golden of the test at ``location`` has a file name starting with this."""
+    return stem_prefix(location.snapshot_name)
+
+
+class TraceSnapshotExtension(SingleFileSnapshotExtension):
+    """Serializer, storage and comparator of trace goldens."""
+
+    snapshot_dirname = SNAPSHOT_DIRNAME
+    file_extension = FILE_EXTENSION
+    _write_mode = WriteMode.TEXT
+    # Set per assertion: in update mode an unreadable golden is replaced, not reported.
+    replace_unreadable = False
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        # syrupy resolves the base folder on its own base class; ours is fixed.
+        return _dirname(test_location.filepath)
+
+    @classmethod
+    def get_snapshot_name(cls, *, test_location: PyTestLocation, index: SnapshotIndex = 0) -> str:
+        return golden_stem(AbstractSyrupyExtension.get_snapshot_name(test_location=test_location, index=index))
+
+    @classmethod
+    def matches_test_location(cls, *, test_location: PyTestLocation, snapshot_location: str) -> bool:
+        # Our names may carry a hash (see naming.py); syrupy's own check does not know that.
+        path = Path(snapshot_location)
+        stem = path.name[: -len(FILE_EXTENSION) - 1]
+        return str(path.parent) == _dirname(test_location.filepath) and claims(claim_prefix(test_location), stem)
+
+    def serialize(self, data: Any, **kwargs: Any) -> str:
+        # Imported where used: the run's golden bookkeeping imports this module for
+        # every collection, and must not pull in pydantic when no test uses goldens.
+        from ..model import Trace
+
+        if not isinstance(data, Trace):
+            raise TypeError(f"trace goldens hold Trace objects, not {type(data).__name__}")
+        return data.to_json()
+
+    def matches(self, *, serialized_data: Any, snapshot_data: Any) -> bool:
+        if serialized_data == snapshot_data:
+            return True
+        # A golden that differs only in layout (a hand edit, key order) still matches,
+        # so it is not rewritten.
+        from ..model import Trace
+        from ..normalize import normalize
+
+        try:
+            golden = normalize(Trace.from_json(str(snapshot_data)))
+        except GoldenFileError:
+            return False
+        return bool(golden.to_json() == serialized_data)
+
+    def read_snapshot_data_from_location(
+        self, *, snapshot_location: str, snapshot_name: str, session_id: str
+    ) -> str | None:
+        # Only read here: the text is parsed (and a corrupt golden reported) when it
+        # does not match, which keeps the common, matching case cheap.
+        path = Path(snapshot_location)
+        if not path.exists():
+            return None
+        try:
+            return read_trace_text(path)
+        except GoldenFileError:
+            if self.replace_unreadable and not path.is_dir():
+                return None
+            raise
+
+    @classmethod
+    def write_snapshot(cls, **kwargs: Any) -> None:
+        # syrupy warns that it "can not relate" a hashed golden name (naming.py) to its
+        # test; ours are related by matches_test_location, which older syrupy does not ask.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"\s*Can not relate snapshot", category=UserWarning)
+            super().write_snapshot(**kwargs)
+
+    @classmethod
+    def write_snapshot_collection(
+        cls, *, snapshot_collection: SnapshotCollection, name_order: dict[str, int] | None = None
+    ) -> None:
+        data = next(iter(snapshot_collection)).data
+        atomic_write_text(Path(snapshot_collection.location), str(data))
+
+    def diff_lines(self, serialized_data: Any, snapshot_data: Any) -> Iterator[str]:
+        from ..compare.diff import diff_recorded
+        from ..model import Trace
+
+        try:
+            golden = Trace.from_json(str(snapshot_data))
+            actual = Trace.from_json(str(serialized_data))
+        except GoldenFileError as exc:
+            yield str(exc)
+            return
+        yield from diff_recorded(golden, actual).render_lines()

@@ -1,0 +1,231 @@
+"""The ``trace_snapshot`` assertion object: ``assert trace == trace_snapshot``.
+
+``compare`` normalizes the trace, lets syrupy read, match and (under the update flag)
+write the golden, and returns a ``Comparison``: the outcome, the golden, the diff and
+the budget report. It reports nothing itself: whoever built the snapshot (the plugin)
+passes ``on_result``, which hands each comparison to the report layer.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, final
+
+from ..compare.diff import diff_recorded
+from ..errors import UPDATE_FLAG, GoldenFileError, GoldenMissingError
+from ..model import Trace
+from ..normalize import normalize
+from ..sources.registry import from_any
+from .extension import TraceSnapshotExtension
+
+if TYPE_CHECKING:
+    from syrupy.assertion import SnapshotAssertion
+
+    from ..compare.budget import BudgetReport
+    from ..compare.diff import TraceDiff
+    from ..normalize import Masker, NormalizeOptions
+    from .gate import BudgetGate
+    from .session import TraceSnapshotSession
+
+
+class Outcome(str, enum.Enum):
+    """What one comparison with a golden came to."""
+
+    MATCHED = "matched"
+    CREATED = "created"
+    UPDATED = "updated"
+    FAILED = "failed"
+    MISSING = "missing"
+
+    @property
+    def failing(self) -> bool:
+        return self in (Outcome.FAILED, Outcome.MISSING)
+
+
+@final
+@dataclass(frozen=True)
+class Comparison:
+    """One ``assert trace == trace_snapshot``, as the report layer needs it."""
+
+    outcome: Outcome
+    location: str
+    """The golden's full path."""
+    display: str
+    """The golden's path as shown to the user (relative to the rootdir)."""
+    raw: Trace
+    """The trace as given, with its timings (for the Chrome trace)."""
+    actual: Trace
+    """The trace as normalized for the golden."""
+    golden: Trace | None = None
+    """The golden, normalized, when it was read and differs."""
+    diff: TraceDiff | None = None
+    budget: BudgetReport | None = None
+    problem: str | None = None
+    """Why a failure has no diff (a corrupt golden)."""
+
+    @property
+    def summary(self) -> str:
+        """One line: the diff's summary, or what happened."""
+        if self.diff is not None:
+            return self.diff.summary()
+        if self.outcome is Outcome.MISSING:
+            return "golden missing"
+        if self.outcome is Outcome.FAILED:
+            return self.problem or "trace differs from golden"
+        return str(self.outcome.value)
+
+
+ResultHook = Callable[[Comparison], None]
+
+
+class TraceSnapshot:
+    """``assert trace == trace_snapshot``; ``trace_snapshot(name="x")`` for more than one."""
+
+    def __init__(
+        self,
+        assertion: SnapshotAssertion,
+        options: NormalizeOptions,
+        session: TraceSnapshotSession,
+        *,
+        update: bool,
+        name: str | None = None,
+        gate: BudgetGate | None = None,
+        on_result: ResultHook | None = None,
+    ) -> None:
+        self._assertion = assertion
+        self._options = options
+        self._session = session
+        self._update = update
+        self._name = name
+        self._gate = gate  # ini budgets and tolerances (gate.py)
+        self._on_result = on_result
+        self.last: Comparison | None = None
+
+    def __call__(
+        self,
+        *,
+        name: str | None = None,
+        exclude: Iterable[str] = (),
+        mask: Iterable[Masker] = (),
+        redact_keys: Iterable[str] = (),
+        redact_patterns: Iterable[str] = (),
+        max_string: int | None = None,
+        max_items: int | None = None,
+    ) -> TraceSnapshot:
+        """A view of this snapshot with a golden name and/or extra normalization
+        (the same options as the ``trace_snapshot`` marker)."""
+        options = self._options.merged(
+            exclude,
+            mask,
+            redact_keys=redact_keys,
+            redact_patterns=redact_patterns,
+            max_string=max_string,
+            max_items=max_items,
+        )
+        return TraceSnapshot(
+            self._assertion,
+            options,
+            self._session,
+            update=self._update,
+            name=name if name is not None else self._name,
+            gate=self._gate,
+            on_result=self._on_result,
+        )
+
+    def __repr__(self) -> str:
+        where = Path(self.last.location).name if self.last is not None else "not compared yet"
+        return f"<trace_snapshot {where}>"
+
+    def __eq__(self, other: object) -> bool:
+        __tracebackhide__ = True
+        return not self.compare(other).outcome.failing
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def last_diff(self) -> TraceDiff | None:
+        """The diff of the last failing comparison, if the golden could be read."""
+        return self.last.diff if self.last is not None else None
+
+    @property
+    def location(self) -> str:
+        """Path of the golden the next comparison uses."""
+        index = self._name if self._name is not None else self._assertion.num_executions
+        return str(self._assertion.extension.get_location(test_location=self._assertion.test_location, index=index))
+
+    def compare(self, other: object) -> Comparison:
+        """Compare ``other`` (anything ``Trace.from_any`` reads) with its golden.
+
+        Raises ``GoldenMissingError`` (no golden, no update flag) and ``GoldenFileError``
+        (an unreadable golden); both are reported first.
+        """
+        __tracebackhide__ = True
+        raw = from_any(other)
+        actual = normalize(raw, self._options)
+        location = self.location
+        path = Path(location)
+        if path.is_dir():
+            raise GoldenFileError(location, "is a directory where a golden file should be; remove it")
+        display = self._session.display(location)
+        if not self._update and not path.exists():
+            self._finish(Comparison(Outcome.MISSING, location, display, raw, actual))
+            raise GoldenMissingError(display)
+        extension = self._assertion.extension
+        assert isinstance(extension, TraceSnapshotExtension)
+        extension.replace_unreadable = self._update
+        assertion = self._assertion(name=self._name) if self._name is not None else self._assertion
+        compared = actual
+        if self._gate is not None:
+            compared = self._gate.prepare(path, actual, self._options, update=self._update)
+        matched = assertion == compared
+        result = assertion.executions[assertion.num_executions - 1]
+        if isinstance(result.exception, GoldenFileError):
+            error = GoldenFileError(display, result.exception.problem)
+            self._finish(Comparison(Outcome.FAILED, location, display, raw, actual, problem=str(error)))
+            raise error
+        if result.exception is not None:
+            raise result.exception
+        budget = self._gate.report if self._gate is not None else None
+        if matched and self._gate is not None:  # within tolerance; now the run totals
+            matched = not self._gate.failed
+            if matched:
+                self._gate.note_improvements(display)
+        outcome = Outcome.CREATED if result.created else Outcome.UPDATED if result.updated else Outcome.MATCHED
+        if not matched:
+            outcome = Outcome.FAILED
+        golden = diff = None
+        if not matched and result.recalled_data is not None:
+            try:
+                golden = Trace.from_json(str(result.recalled_data), origin=display)
+            except GoldenFileError as exc:
+                self._finish(Comparison(Outcome.FAILED, location, display, raw, actual, problem=str(exc)))
+                raise GoldenFileError(exc.path, exc.problem) from None
+            diff = diff_recorded(golden, actual, self._options)
+            if self._gate is not None:
+                diff = self._gate.filter(diff)
+            golden = normalize(golden, self._options)
+        return self._finish(Comparison(outcome, location, display, raw, actual, golden, diff, budget))
+
+    def _finish(self, comparison: Comparison) -> Comparison:
+        self.last = comparison
+        if comparison.outcome is Outcome.MISSING:
+            self._session.record_missing(comparison.location)
+        else:
+            self._session.record(comparison.location, comparison.outcome.value)
+        if self._on_result is not None:
+            self._on_result(comparison)
+        return comparison
+
+    def explain(self, *, verbose: bool = False) -> list[str]:
+        """Lines pytest shows under a failed ``assert trace == trace_snapshot``."""
+        where = self.last.display if self.last is not None else self._session.display(self.location)
+        hint = f"golden: {where} (if the change is intended: pytest {UPDATE_FLAG}, then review it)"
+        budget = self._gate.explain() if self._gate is not None else []
+        diff = self.last_diff
+        if diff is None:
+            return [f"trace differs from golden {where}", *budget]
+        changes = diff.render_lines(verbose=verbose) if diff or not budget else []
+        return [*changes, *budget, hint]

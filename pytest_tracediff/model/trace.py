@@ -1,0 +1,192 @@
+"""The trace model every source is converted into, and its golden file format.
+
+A ``Trace`` is the steps of one run (see ``step.py``) plus run-level data. The
+golden format is versioned JSON with a small header and a stable field order, one
+step per block. The convenience methods that need higher stages (``normalized``,
+``diff``, ``from_any``) reach them through ``_seams``: the model imports nothing
+above itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import to_json
+
+from .. import _seams
+from ..errors import GoldenFileError
+from .canonical import canonical
+from .files import TRACE_SUFFIX, atomic_write_text, read_trace_text
+from .step import Step
+
+if TYPE_CHECKING:  # types only: the model does not depend on the stages above it
+    from ..compare.diff import TraceDiff
+    from ..normalize.options import NormalizeOptions
+
+__all__ = ["GOLDEN_FORMAT", "GOLDEN_VERSION", "TRACE_SUFFIX", "Trace"]
+
+GOLDEN_FORMAT = "pytest-tracediff"
+GOLDEN_VERSION = 1
+
+
+# Field order of a step in a golden: identity first, payloads last.
+_STEP_FIELDS = (
+    "step_id",
+    "parent",
+    "attempt",
+    "loop_index",
+    "status",
+    "failure_class",
+    "error",
+    "model",
+    "tokens",
+    "cost",
+    "input",
+    "output",
+    "attributes",
+    "start",
+    "duration",
+    "span_id",
+    "parent_span_id",
+    "level",
+)
+_PAYLOAD_FIELDS = frozenset({"input", "output", "attributes"})
+
+
+class Trace(BaseModel):
+    """A normalized-or-not execution trace of one run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = "unknown"
+    status: str | None = None
+    steps: list[Step] = Field(default_factory=list)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    # Volatile: in memory only.
+    run_id: str | None = None
+    start: float | None = None
+    duration: float | None = None
+
+    # -- construction -------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """Build from ``to_dict()`` output or a golden's parsed JSON."""
+        body = {k: v for k, v in data.items() if k not in ("format", "version")}
+        return cls.model_validate(body)
+
+    @classmethod
+    def from_json(cls, text: str, *, origin: str = "<string>") -> Trace:
+        """Parse the tracediff JSON format; ``origin`` names the file in errors."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise GoldenFileError(origin, f"is not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise GoldenFileError(origin, "does not hold a JSON object")
+        fmt, version = data.get("format"), data.get("version")
+        if fmt != GOLDEN_FORMAT:
+            raise GoldenFileError(origin, f"is not a {GOLDEN_FORMAT} file (format={fmt!r})")
+        if not isinstance(version, int) or version > GOLDEN_VERSION:
+            raise GoldenFileError(
+                origin,
+                f"has format version {version!r}; this pytest-tracediff reads version "
+                f"{GOLDEN_VERSION} (upgrade pytest-tracediff, or regenerate the file)",
+            )
+        try:
+            return cls.from_dict(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise GoldenFileError(origin, f"has an invalid field {where}: {first['msg']}") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Trace:
+        """Read a trace file written by ``to_json()`` (a golden is one)."""
+        path = Path(path)
+        return cls.from_json(read_trace_text(path), origin=str(path))
+
+    @classmethod
+    def from_any(cls, obj: object) -> Trace:
+        """Convert any supported trace object or export via the adapter registry."""
+        trace: Trace = _seams.call("from_any", obj)
+        return trace
+
+    # -- serialization ------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict in golden field order; unset fields are left out."""
+        out: dict[str, Any] = {"format": GOLDEN_FORMAT, "version": GOLDEN_VERSION}
+        out["source"] = self.source
+        if self.status is not None:
+            out["status"] = self.status
+        for name in ("run_id", "start", "duration"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.attributes:
+            out["attributes"] = canonical(self.attributes)
+        out["steps"] = [_step_dict(step) for step in self.steps]
+        return out
+
+    def to_json(self) -> str:
+        """The readable file format: stable key order, one step per block."""
+        # pydantic-core's Rust encoder: the same layout as json.dumps(indent=2,
+        # ensure_ascii=False), ten times faster on large traces.
+        return to_json(self.to_dict(), indent=2).decode("utf-8") + "\n"
+
+    def save(self, path: str | Path) -> None:
+        """Write ``to_json()`` atomically: a crash leaves the old file or the new one."""
+        atomic_write_text(Path(path), self.to_json())
+
+    # -- semantics ----------------------------------------------------------
+
+    def normalized(self, options: NormalizeOptions | None = None) -> Trace:
+        """Copy with volatile data removed and payloads canonical; idempotent."""
+        normalized: Trace = _seams.call("normalize", self, options)
+        return normalized
+
+    def diff(self, other: Trace, options: NormalizeOptions | None = None) -> TraceDiff:
+        """What changed from ``self`` (expected) to ``other`` (actual)."""
+        diff: TraceDiff = _seams.call("diff", self, other, options)
+        return diff
+
+    def __eq__(self, other: object) -> bool:
+        # Equality means "same behaviour": equal normalized forms, compared as the
+        # golden's JSON text so that 1, 1.0 and True differ here as they do in a diff.
+        if not isinstance(other, Trace):
+            return NotImplemented
+        return self.normalized().to_json() == other.normalized().to_json()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        # Shown in pytest's assertion messages, normalized or not: never a secret.
+        source = _seams.call("redact_text", self.source)
+        status = None if self.status is None else _seams.call("redact_text", self.status)
+        return f"<Trace source={source!r} status={status!r} steps={len(self.steps)}>"
+
+    __str__ = __repr__
+
+
+def _step_dict(step: Step) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _STEP_FIELDS:
+        value = getattr(step, name)
+        if value is None or (name == "parent" and value == ""):
+            continue
+        if name == "attributes" and not value:
+            continue
+        if name in _PAYLOAD_FIELDS:
+            value = canonical(value)
+        elif name == "status":
+            value = value.value
+        elif name == "cost":
+            value = str(value)
+        elif name == "tokens":
+            value = value.model_dump(exclude_none=True)
+        out[name] = value
+    return out

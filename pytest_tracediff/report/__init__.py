@@ -1,0 +1,1 @@
+"""Reporting: the terminal summary, CI outputs (JUnit, step summary, artifacts), Chrome trace, HTML."""

@@ -1,0 +1,4 @@
+"""Sources: everything that turns a run into a ``Trace`` (the recorder, framework adapters, capture).
+
+Depends only on the model.
+"""

@@ -1,0 +1,156 @@
+"""Logic every framework adapter needs, written once.
+
+Nothing here imports a framework.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib
+import inspect
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ...errors import MissingFrameworkError, UnknownTraceError
+
+
+def require(framework: str, extra: str) -> ModuleType:
+    """Import ``framework`` or raise the error that names the extra to install."""
+    try:
+        return importlib.import_module(framework)
+    except ImportError:
+        raise MissingFrameworkError(framework, extra) from None
+
+
+def from_module(obj: object, root: str) -> bool:
+    """True when ``obj``'s class (or a base class) is defined in package ``root``."""
+    for cls in type(obj).__mro__:
+        module = cls.__module__ or ""
+        if module == root or module.startswith(root + "."):
+            return True
+    return False
+
+
+def first_item(obj: object) -> object | None:
+    """The first element of a non-empty list or tuple, else None."""
+    if isinstance(obj, (list, tuple)) and obj:
+        first: object = obj[0]
+        return first
+    return None
+
+
+def load_json(obj: object) -> Any:
+    """Parsed JSON from text, bytes or a path to a ``.json`` file; ``None`` if it is none of those."""
+    if isinstance(obj, (os.PathLike, Path)):
+        path = Path(os.fspath(obj))
+        if path.suffix != ".json" or not path.is_file():
+            return None
+        obj = path.read_text(encoding="utf-8")
+    if isinstance(obj, bytes):
+        obj = obj.decode("utf-8", errors="replace")
+    if not isinstance(obj, str) or obj.lstrip()[:1] not in ("{", "["):
+        return None
+    try:
+        return json.loads(obj)
+    except json.JSONDecodeError:
+        return None
+
+
+def malformed(source: str, detail: str) -> UnknownTraceError:
+    """The error for an object that looked like ``source``'s but could not be read."""
+    return UnknownTraceError(f"this looks like a {source} trace but cannot be read: {detail}")
+
+
+def epoch_seconds(value: object) -> float | None:
+    """A datetime, ISO string or number as seconds; None if it is none of those."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.timestamp()
+    return None
+
+
+def decimal_or_none(value: object) -> Decimal | None:
+    """An exact Decimal from a decimal string, int or Decimal (a float via its repr)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+@contextmanager
+def patched(owner: Any, name: str, replacement: Any) -> Iterator[None]:
+    """Set ``owner.name`` for the block and put the original back, also on error."""
+    missing = object()
+    original = owner.__dict__.get(name, missing) if hasattr(owner, "__dict__") else getattr(owner, name)
+    setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        if original is missing:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
+
+
+def collecting(method: Callable[..., Any], collect: Callable[[Any], None], pick: Callable[[Any], Any]) -> Any:
+    """Wrap ``method`` so each result's ``pick(result)`` (if not None) goes to ``collect``.
+
+    Works for sync and async methods; the result is returned unchanged.
+    """
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def wrapper_async(*args: Any, **kwargs: Any) -> Any:
+            result = await method(*args, **kwargs)
+            found = pick(result)
+            if found is not None:
+                collect(found)
+            return result
+
+        return wrapper_async
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = method(*args, **kwargs)
+        found = pick(result)
+        if found is not None:
+            collect(found)
+        return result
+
+    return wrapper
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block and restore the previous values."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
