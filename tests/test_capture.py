@@ -138,3 +138,15 @@ def test_fixture_closes_an_open_capture(pytester: pytest.Pytester) -> None:
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_moved_framework_internal_is_a_capture_error_naming_framework_and_version() -> None:
+    """A release whose private attribute is gone: one clear error, nothing patched."""
+    from pytest_tracediff.sources.adapters._common import patched
+
+    with pytest.raises(CaptureError) as info, patched(pytest, "_tracediff_no_such_hook", object()):
+        pass  # pragma: no cover - never entered
+    message = str(info.value)
+    assert f"pytest {pytest.__version__} has no pytest._tracediff_no_such_hook" in message
+    assert "internals moved" in message
+    assert not hasattr(pytest, "_tracediff_no_such_hook")

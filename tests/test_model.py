@@ -351,3 +351,56 @@ def test_from_json_errors_name_the_origin() -> None:
         Trace.from_json("{", origin="golden/x.json")
     with pytest.raises(GoldenFileError, match=re.escape("<JSON text given to Trace.from_any()> has format version 9")):
         Trace.from_any('{"format": "pytest-tracediff", "version": 9}')
+
+
+# -- reading a file: once -------------------------------------------------------------
+
+_OTLP_EXPORT = {
+    "resourceSpans": [
+        {
+            "scopeSpans": [
+                {
+                    "spans": [
+                        {
+                            "traceId": "0af7651916cd43dd8448eb211c80319c",
+                            "spanId": "b7ad6b7169203331",
+                            "name": "answer",
+                            "startTimeUnixNano": "1000",
+                            "endTimeUnixNano": "5000",
+                        }
+                    ]
+                }
+            ]
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize("kind", ["golden", "otlp", "otlp-json-lines"])
+def test_from_any_reads_and_parses_a_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """Every adapter is offered the parsed value; none reads or parses the file again."""
+    path = tmp_path / f"{kind}.json"
+    if kind == "golden":
+        sample().save(path)
+    elif kind == "otlp":
+        path.write_text(json.dumps(_OTLP_EXPORT), encoding="utf-8")
+    else:
+        path.write_text(json.dumps(_OTLP_EXPORT) + "\n" + json.dumps(_OTLP_EXPORT) + "\n", encoding="utf-8")
+    reads: list[Path] = []
+    parses: list[str] = []
+    read_text, loads = Path.read_text, json.loads
+
+    def counting_read(self: Path, *args: Any, **kwargs: Any) -> str:
+        reads.append(self)
+        return read_text(self, *args, **kwargs)
+
+    def counting_loads(text: Any, *args: Any, **kwargs: Any) -> Any:
+        parses.append(text)
+        return loads(text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counting_read)
+    monkeypatch.setattr(json, "loads", counting_loads)
+    trace = Trace.from_any(path)
+    assert reads == [path]
+    assert len(parses) == (1 if kind != "otlp-json-lines" else 3)  # whole text, then each of 2 lines
+    assert trace.source == ("otel" if kind.startswith("otlp") else sample().source)

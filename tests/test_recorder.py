@@ -509,3 +509,21 @@ def test_gathered_steps_normalize_identically_whatever_the_finish_order() -> Non
         ("crawl/fetch/parse", 4),
         ("report", None),
     ]
+
+
+@pytest.mark.parametrize("options", [{"max_attempts": 3}, {"retry_on": (ValueError,)}])
+def test_retry_options_on_a_with_block_are_a_type_error(options: dict[str, Any]) -> None:
+    """A with block runs its body once: retry options there would be silently ignored."""
+    rec = TraceRecorder()
+    with pytest.raises(TypeError, match="retries only as a decorator"), rec.step("charge", **options):
+        pass  # pragma: no cover - never entered
+    assert rec.trace.steps == []
+
+
+def test_retry_options_on_an_async_with_block_are_a_type_error() -> None:
+    async def run() -> None:
+        async with TraceRecorder().step("charge", max_attempts=2):
+            pass  # pragma: no cover - never entered
+
+    with pytest.raises(TypeError, match="retries only as a decorator"):
+        asyncio.run(run())

@@ -85,6 +85,11 @@ class Trace(BaseModel):
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise GoldenFileError(origin, f"is not valid JSON ({exc})") from None
+        return cls.from_data(data, origin=origin)
+
+    @classmethod
+    def from_data(cls, data: object, *, origin: str = "<data>") -> Trace:
+        """Build from the parsed JSON of a tracediff file, checking its header; ``origin`` names it in errors."""
         if not isinstance(data, dict):
             raise GoldenFileError(origin, "does not hold a JSON object")
         fmt, version = data.get("format"), data.get("version")

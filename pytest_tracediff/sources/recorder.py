@@ -37,6 +37,10 @@ def _lane() -> Lane:
     return (threading.get_ident(), None if task is None else id(task))
 
 
+_RETRY_ANY: tuple[type[BaseException], ...] = (Exception,)
+"""The default of ``retry_on``: any exception is retried, up to ``max_attempts``."""
+
+
 class _Frame:
     """One running step (or the root) and the children opened under it."""
 
@@ -107,7 +111,7 @@ class TraceRecorder:
         *,
         input: Any = None,
         max_attempts: int = 1,
-        retry_on: tuple[type[BaseException], ...] = (Exception,),
+        retry_on: tuple[type[BaseException], ...] = _RETRY_ANY,
     ) -> StepScope: ...
 
     def step(
@@ -117,7 +121,7 @@ class TraceRecorder:
         *,
         input: Any = None,
         max_attempts: int = 1,
-        retry_on: tuple[type[BaseException], ...] = (Exception,),
+        retry_on: tuple[type[BaseException], ...] = _RETRY_ANY,
     ) -> Any:
         """Decorate a function (``@rec.step``, ``@rec.step("id", max_attempts=3)``)
         or open one step (``with rec.step("id", input=x) as s: s.output = y``)."""
@@ -244,6 +248,13 @@ class StepScope:
     def __enter__(self) -> Step:
         if self._name is None:
             raise TypeError("recorder.step() used as a context manager needs a step name")
+        if self._max_attempts != 1 or self._retry_on != _RETRY_ANY:
+            # A with block runs once: it cannot retry its own body.
+            raise TypeError(
+                f"recorder.step({self._name!r}, max_attempts=..., retry_on=...) retries only as a decorator: "
+                f"write @recorder.step({self._name!r}, max_attempts={self._max_attempts}) on a function, "
+                "or record each try with its own `with recorder.step(...)` block"
+            )
         step, parent, token = self._recorder._open(self._name, self._input)
         self._open.append((step, parent, token, time.perf_counter()))
         return step
@@ -277,7 +288,7 @@ class StepScope:
         if inspect.iscoroutinefunction(func):
 
             async def once_async(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-                with StepScope(recorder, name, arguments(args, kwargs), 1, retry_on) as step:
+                with StepScope(recorder, name, arguments(args, kwargs), 1, _RETRY_ANY) as step:
                     result = await func(*args, **kwargs)
                     step.output = result
                     return result
@@ -294,7 +305,7 @@ class StepScope:
             return run_async  # type: ignore[return-value]
 
         def once(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            with StepScope(recorder, name, arguments(args, kwargs), 1, retry_on) as step:
+            with StepScope(recorder, name, arguments(args, kwargs), 1, _RETRY_ANY) as step:
                 result = func(*args, **kwargs)
                 step.output = result
                 return result

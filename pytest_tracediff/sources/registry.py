@@ -3,11 +3,17 @@
 An adapter detects the objects it understands and converts them into a ``Trace``.
 Framework adapters register here too; they must detect without importing their
 framework so the core stays importable with no framework installed.
+
+A file or JSON text is read and parsed here, once: the adapters are handed the
+parsed value (a dict or a list; JSON lines become a list), never the path, so no
+adapter reads or parses it again. A document no framework adapter claims must be in
+the tracediff format, and every error names the file.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,8 +21,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 
-from ..errors import UnknownTraceError
+from ..errors import GoldenFileError, UnknownTraceError
 from ..model import Trace
+from ..model.files import read_trace_text
 
 
 @runtime_checkable
@@ -66,30 +73,10 @@ class _DictAdapter:
             ) from None
 
 
-class _JsonTextAdapter:
-    name = "json"
-
-    def detect(self, obj: object) -> bool:
-        return isinstance(obj, (str, bytes)) and obj.lstrip()[:1] in ("{", b"{")
-
-    def convert(self, obj: object) -> Trace:
-        assert isinstance(obj, (str, bytes))
-        text = obj.decode("utf-8") if isinstance(obj, bytes) else obj
-        return Trace.from_json(text, origin="<JSON text given to Trace.from_any()>")
-
-
-class _PathAdapter:
-    name = "file"
-
-    def detect(self, obj: object) -> bool:
-        return isinstance(obj, (os.PathLike, Path))
-
-    def convert(self, obj: object) -> Trace:
-        assert isinstance(obj, os.PathLike)
-        return Trace.load(Path(os.fspath(obj)))
-
-
-_ADAPTERS: list[Adapter] = [_TraceAdapter(), _DictAdapter(), _JsonTextAdapter(), _PathAdapter()]
+_ADAPTERS: list[Adapter] = [_TraceAdapter(), _DictAdapter()]
+_TEXT_ORIGIN = "<JSON text given to Trace.from_any()>"
+_READERS = ("json", "file")
+"""What the registry reads itself (JSON text, files) before handing the parsed value on."""
 
 
 @functools.cache
@@ -97,8 +84,8 @@ def load_framework_adapters() -> None:
     """Register the framework adapters (once); their frameworks are not imported."""
     from .adapters import framework_adapters
 
-    # Before the generic dict/JSON/file readers (a framework's JSON export can look
-    # like a dict with "steps"), after the Trace pass-through and user adapters.
+    # Before the generic dict reader (a framework's JSON export can look like a dict
+    # with "steps"), after the Trace pass-through and user adapters.
     position = next(i for i, a in enumerate(_ADAPTERS) if isinstance(a, _DictAdapter))
     _ADAPTERS[position:position] = framework_adapters()
 
@@ -120,16 +107,71 @@ def adapters() -> list[Adapter]:
     return list(_ADAPTERS)
 
 
+def parse_json_text(text: str) -> Any:
+    """JSON, or JSON lines as a list; ``json.JSONDecodeError`` (of the whole text) when neither."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as whole:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) < 2:
+            raise
+        try:
+            return [json.loads(line) for line in lines]
+        except json.JSONDecodeError:
+            raise whole from None
+
+
+class _Document:
+    """A file or JSON text, read and parsed once; ``value`` is what the adapters see."""
+
+    def __init__(self, obj: str | bytes | os.PathLike[str]) -> None:
+        if isinstance(obj, (str, bytes)):
+            self.origin = _TEXT_ORIGIN
+            text = obj.decode("utf-8", errors="replace") if isinstance(obj, bytes) else obj
+        else:
+            self.origin = os.fspath(obj)
+            text = read_trace_text(Path(self.origin))
+        self.error: json.JSONDecodeError | None = None
+        self.value: Any = text
+        try:
+            self.value = parse_json_text(text)
+        except json.JSONDecodeError as exc:
+            self.error = exc
+
+    def as_trace(self) -> Trace:
+        """The document in the tracediff format, or the error that says why not."""
+        if self.error is not None:
+            raise GoldenFileError(self.origin, f"is not valid JSON ({self.error})")
+        return Trace.from_data(self.value, origin=self.origin)
+
+
+def _is_document(obj: object) -> bool:
+    if isinstance(obj, os.PathLike):
+        return True
+    return isinstance(obj, (str, bytes)) and obj.lstrip()[:1] in ("{", "[", b"{", b"[")
+
+
 def from_any(obj: Any) -> Trace:
     load_framework_adapters()
+    document: _Document | None = None
     for adapter in _ADAPTERS:
-        if adapter.detect(obj):
-            return adapter.convert(obj)
+        if document is None and _is_document(obj) and _is_builtin(adapter):
+            document = _Document(obj)  # first built-in adapter: parse once, for all of them
+        if isinstance(adapter, _DictAdapter) and document is not None:
+            return document.as_trace()  # no framework claimed it: it must be a tracediff file
+        value = document.value if document is not None else obj
+        if adapter.detect(value):
+            return adapter.convert(value)
     kind = type(obj)
-    names = ", ".join(a.name for a in _ADAPTERS)
+    names = ", ".join([*(a.name for a in _ADAPTERS), *_READERS])
     raise UnknownTraceError(
         f"Trace.from_any() does not know how to read a {kind.__module__}.{kind.__qualname__}. "
         f"Known adapters: {names}. Pass a Trace, a tracediff dict/JSON/file, a supported "
         f"framework's trace object, or register an adapter with "
         f"pytest_tracediff.register_adapter()."
     )
+
+
+def _is_builtin(adapter: Adapter) -> bool:
+    """Framework and generic adapters see parsed documents; user adapters see what was given."""
+    return type(adapter).__module__.startswith(__package__ or "pytest_tracediff.sources")

@@ -14,11 +14,12 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ...errors import MissingFrameworkError, UnknownTraceError
+from ...errors import CaptureError, MissingFrameworkError, UnknownTraceError
 
 
 def require(framework: str, extra: str) -> ModuleType:
@@ -98,9 +99,39 @@ def decimal_or_none(value: object) -> Decimal | None:
         return None
 
 
+def installed_version(module: str) -> str:
+    """``"dagron 0.1.1"``: the distribution that provides ``module``, for error messages."""
+    top = module.split(".", maxsplit=1)[0]
+    for dist in metadata.packages_distributions().get(top, [top]):
+        try:
+            return f"{dist} {metadata.version(dist)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return f"{top} (version unknown)"
+
+
+def require_attributes(owner: Any, *names: str) -> None:
+    """Check that the private framework attributes a capture relies on exist.
+
+    A framework release whose internals moved gets one ``CaptureError`` naming the
+    framework, its version and the attribute, instead of an ``AttributeError`` from
+    inside the patching (or, worse, a patch that silently does nothing).
+    """
+    missing = [name for name in names if not hasattr(owner, name)]
+    if missing:
+        module = owner.__name__ if isinstance(owner, ModuleType) else getattr(owner, "__module__", "") or ""
+        what = owner.__name__ if isinstance(owner, (ModuleType, type)) else type(owner).__qualname__
+        raise CaptureError(
+            f"cannot capture: {installed_version(module)} has no {what}.{missing[0]}, which pytest-tracediff "
+            f"uses to force tracing on; this release's internals moved. Install a version the extra "
+            f"supports (see pytest-tracediff's extras), or report it to pytest-tracediff."
+        )
+
+
 @contextmanager
 def patched(owner: Any, name: str, replacement: Any) -> Iterator[None]:
     """Set ``owner.name`` for the block and put the original back, also on error."""
+    require_attributes(owner, name)
     missing = object()
     original = owner.__dict__.get(name, missing) if hasattr(owner, "__dict__") else getattr(owner, name)
     setattr(owner, name, replacement)

@@ -81,7 +81,15 @@ from contextvars import ContextVar
 from typing import Any
 
 from ...model import Step, StepStatus, Tokens, Trace
-from ._common import decimal_or_none, environment, from_module, load_json, malformed, patched, require
+from ._common import (
+    decimal_or_none,
+    environment,
+    from_module,
+    load_json,
+    malformed,
+    patched,
+    require,
+)
 
 SOURCE = "flujo"
 

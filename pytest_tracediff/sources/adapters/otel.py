@@ -89,7 +89,17 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Step, StepStatus, Tokens, Trace
-from ._common import decimal_or_none, environment, first_item, from_module, load_json, malformed, patched, require
+from ._common import (
+    decimal_or_none,
+    environment,
+    first_item,
+    from_module,
+    load_json,
+    malformed,
+    patched,
+    require,
+    require_attributes,
+)
 
 _SOURCE = "span-based (OpenTelemetry)"
 
@@ -688,6 +698,7 @@ class OtelAdapter:
         memory = importlib.import_module("opentelemetry.sdk.trace.export.in_memory_span_exporter")
         resources = importlib.import_module("opentelemetry.sdk.resources")
         sampling = importlib.import_module("opentelemetry.sdk.trace.sampling")
+        require_attributes(api, "_TRACER_PROVIDER", "_TRACER_PROVIDER_SET_ONCE")
 
         previous = api._TRACER_PROVIDER
         unset = sdk.SpanLimits.UNSET
