@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import itertools
 import platform
@@ -101,7 +102,7 @@ def measure(label: str, run: Callable[[bool], Any], nodes: int, repeat: int) -> 
         base_times.append(seconds)
         seconds, cap = timed(captured)
         capture_times.append(seconds)
-        seconds, trace = timed(lambda cap=cap: cap.trace)
+        seconds, trace = timed(functools.partial(getattr, cap, "trace"))
         convert_times.append(seconds)
         assert len(trace.steps) == nodes
 

@@ -50,8 +50,9 @@ def run_checkout(recorder: TraceRecorder, items: list[Item], gateway: FlakyGatew
     async def reserve(sku: str) -> str:
         with recorder.step("reserve_stock", input={"sku": sku}) as step:
             await asyncio.sleep(0.001)
-            step.output = f"reserved {sku}"
-            return step.output
+            reserved = f"reserved {sku}"
+            step.output = reserved
+            return reserved
 
     async def reserve_all() -> list[str]:
         # Concurrent steps: the golden is the same whatever order they finish in.
@@ -61,5 +62,6 @@ def run_checkout(recorder: TraceRecorder, items: list[Item], gateway: FlakyGatew
         total = price_order(items)
         receipt = charge_card(total)
         reserved = asyncio.run(reserve_all())
-        run.output = {"total": total, "reserved": reserved, "receipt": receipt}
-    return run.output
+        output: dict[str, object] = {"total": total, "reserved": reserved, "receipt": receipt}
+        run.output = output
+    return output

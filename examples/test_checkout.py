@@ -10,6 +10,7 @@ from checkout import FlakyGateway, GatewayTimeout, Item, run_checkout
 from pytest_tracediff import (
     TraceAssertionError,
     TraceRecorder,
+    TraceSnapshot,
     assert_no_failures,
     assert_retries,
     assert_steps,
@@ -18,7 +19,7 @@ from pytest_tracediff import (
 ORDER = [Item("book", Decimal("12.50")), Item("pen", Decimal("1.20"), quantity=3)]
 
 
-def test_checkout(trace_recorder: TraceRecorder, trace_snapshot: object) -> None:
+def test_checkout(trace_recorder: TraceRecorder, trace_snapshot: TraceSnapshot) -> None:
     run_checkout(trace_recorder, ORDER, FlakyGateway(failures=0))
     trace = trace_recorder.trace
     assert_no_failures(trace)
@@ -26,7 +27,7 @@ def test_checkout(trace_recorder: TraceRecorder, trace_snapshot: object) -> None
     assert trace == trace_snapshot
 
 
-def test_checkout_survives_one_gateway_timeout(trace_recorder: TraceRecorder, trace_snapshot: object) -> None:
+def test_checkout_survives_one_gateway_timeout(trace_recorder: TraceRecorder, trace_snapshot: TraceSnapshot) -> None:
     run_checkout(trace_recorder, ORDER, FlakyGateway(failures=1))
     trace = trace_recorder.trace
     assert_no_failures(trace)  # the retry recovered
@@ -37,7 +38,7 @@ def test_checkout_survives_one_gateway_timeout(trace_recorder: TraceRecorder, tr
     assert trace == trace_snapshot(name="one_timeout")
 
 
-def test_checkout_gives_up_after_three_timeouts(trace_recorder: TraceRecorder, trace_snapshot: object) -> None:
+def test_checkout_gives_up_after_three_timeouts(trace_recorder: TraceRecorder, trace_snapshot: TraceSnapshot) -> None:
     with pytest.raises(GatewayTimeout):
         run_checkout(trace_recorder, ORDER, FlakyGateway(failures=5))
     trace = trace_recorder.trace

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_tracediff import BudgetExceededError, BudgetReport, Step, Tokens, Trace, assert_budget, totals
+from pytest_tracediff import BudgetExceededError, BudgetReport, Step, StepStatus, Tokens, Trace, assert_budget, totals
 from pytest_tracediff.compare.budget import budget_report
 from pytest_tracediff.compare.tolerance import Tolerance, apply_tolerances, parse_tolerance_line, tolerances_from
 from pytest_tracediff.golden.gate import gate_from_ini
@@ -24,7 +24,7 @@ def run(tokens: tuple[int, ...] = (100, 50), costs: tuple[str, ...] = ("0.02", "
             Step(
                 step_id="answer",
                 attempt=attempt,
-                status="failed" if failed else "completed",
+                status=StepStatus.FAILED if failed else StepStatus.COMPLETED,
                 # No total recorded: prompt + completion count.
                 tokens=Tokens(prompt=tokens[1] - 20, completion=20),
                 cost=Decimal(costs[1]),

@@ -45,7 +45,7 @@ class EngineAdapter:
             collect(result)
             return result
 
-        Engine.run, Engine.tracing = run, True  # type: ignore[method-assign]
+        Engine.run, Engine.tracing = run, True  # type: ignore[method-assign,assignment]
         try:
             yield
         finally:

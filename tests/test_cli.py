@@ -26,7 +26,7 @@ def trace(score: float = 0.5, answer_tokens: int = 50, retries: int = 0, extra: 
                 step_id="answer",
                 parent="pipeline",
                 attempt=attempt,
-                status="failed" if failed else "completed",
+                status=StepStatus.FAILED if failed else StepStatus.COMPLETED,
                 error="RateLimitError: slow down" if failed else None,
                 tokens=Tokens(prompt=answer_tokens - 10, completion=10),
                 cost=Decimal("0.01"),

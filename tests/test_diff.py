@@ -49,91 +49,59 @@ def test_step_removed() -> None:
     assert entry.actual is ABSENT
 
 
-def test_status_changed() -> None:
-    a = trace(Step(step_id="charge"))
-    b = trace(Step(step_id="charge", status=StepStatus.SKIPPED))
-    entry = only(a.diff(b))
-    assert (entry.kind, entry.path, entry.expected, entry.actual) == (
-        "status_changed",
-        "status",
-        "completed",
-        "skipped",
-    )
-    assert entry.step is not None
-    assert entry.step.step_id == "charge"
+FAILED = StepStatus.FAILED
 
-
-def test_run_status_changed() -> None:
-    entry = only(trace(status="completed").diff(trace(status="failed")))
-    assert (entry.kind, entry.step, entry.path) == ("status_changed", None, "status")
-    assert (entry.expected, entry.actual) == ("completed", "failed")
-
-
-def test_attempts_changed() -> None:
-    a = trace(
-        Step(step_id="call", attempt=1, status=StepStatus.FAILED, error="flaky"),
-        Step(step_id="call", attempt=2, output="ok"),
-    )
-    b = trace(Step(step_id="call", attempt=1, output="ok"))
-    entry = only(a.diff(b))
-    assert (entry.kind, entry.path, entry.expected, entry.actual) == ("attempts_changed", "attempts", 2, 1)
-    assert entry.step == StepRef("call", 1)
-
-
-def test_attempt_number_changed() -> None:
+# (expected trace, actual trace, the one entry as (kind, step, path, expected, actual))
+ONE_ENTRY: dict[str, tuple[Trace, Trace, tuple[str, StepRef | None, str, Any, Any]]] = {
+    "status": (
+        trace(Step(step_id="charge")),
+        trace(Step(step_id="charge", status=StepStatus.SKIPPED)),
+        ("status_changed", StepRef("charge", 1), "status", "completed", "skipped"),
+    ),
+    "run status": (
+        trace(status="completed"),
+        trace(status="failed"),
+        ("status_changed", None, "status", "completed", "failed"),
+    ),
+    "attempt count": (
+        trace(Step(step_id="call", status=FAILED, error="flaky"), Step(step_id="call", attempt=2, output="ok")),
+        trace(Step(step_id="call", output="ok")),
+        ("attempts_changed", StepRef("call", 1), "attempts", 2, 1),
+    ),
     # Same number of attempts, numbered differently: the goldens differ, so must the diff.
-    a = trace(Step(step_id="call", attempt=1))
-    b = trace(Step(step_id="call", attempt=2))
-    entry = only(a.diff(b))
-    assert (entry.kind, entry.path, entry.expected, entry.actual) == ("attempts_changed", "attempt", 1, 2)
+    "attempt number": (
+        trace(Step(step_id="call", attempt=1)),
+        trace(Step(step_id="call", attempt=2)),
+        ("attempts_changed", StepRef("call", 2), "attempt", 1, 2),
+    ),
+    "error": (
+        trace(Step(step_id="io", status=FAILED, failure_class="OSError", error="disk full")),
+        trace(Step(step_id="io", status=FAILED, failure_class="OSError", error="denied")),
+        ("error_changed", StepRef("io", 1), "error", "disk full", "denied"),
+    ),
+    "failure class": (
+        trace(Step(step_id="io", status=FAILED, failure_class="OSError")),
+        trace(Step(step_id="io", status=FAILED, failure_class="ValueError")),
+        ("error_changed", StepRef("io", 1), "failure_class", "OSError", "ValueError"),
+    ),
+    "error appearing": (
+        trace(Step(step_id="io")),
+        trace(Step(step_id="io", error="late warning")),
+        ("error_changed", StepRef("io", 1), "error", ABSENT, "late warning"),
+    ),
+    "input": (
+        trace(Step(step_id="search", input={"query": "cats", "limit": 10})),
+        trace(Step(step_id="search", input={"query": "dogs", "limit": 10})),
+        ("input_changed", StepRef("search", 1), "input.query", "cats", "dogs"),
+    ),
+}
 
 
-def test_error_changed() -> None:
-    a = trace(Step(step_id="io", status=StepStatus.FAILED, failure_class="OSError", error="disk full"))
-    b = trace(Step(step_id="io", status=StepStatus.FAILED, failure_class="OSError", error="denied"))
-    entry = only(a.diff(b))
-    assert (entry.kind, entry.path, entry.expected, entry.actual) == (
-        "error_changed",
-        "error",
-        "disk full",
-        "denied",
-    )
-
-
-def test_failure_class_changed() -> None:
-    a = trace(Step(step_id="io", status=StepStatus.FAILED, failure_class="OSError"))
-    b = trace(Step(step_id="io", status=StepStatus.FAILED, failure_class="ValueError"))
-    entry = only(a.diff(b))
-    assert (entry.kind, entry.path, entry.expected, entry.actual) == (
-        "error_changed",
-        "failure_class",
-        "OSError",
-        "ValueError",
-    )
-
-
-def test_error_appearing_is_reported_with_absent_expected() -> None:
-    a = trace(Step(step_id="io"))
-    b = trace(Step(step_id="io", error="late warning"))
-    entry = only(a.diff(b))
-    assert (entry.kind, entry.path, entry.expected, entry.actual) == (
-        "error_changed",
-        "error",
-        ABSENT,
-        "late warning",
-    )
-
-
-def test_input_changed() -> None:
-    a = trace(Step(step_id="search", input={"query": "cats", "limit": 10}))
-    b = trace(Step(step_id="search", input={"query": "dogs", "limit": 10}))
-    entry = only(a.diff(b))
-    assert (entry.kind, entry.path, entry.expected, entry.actual) == (
-        "input_changed",
-        "input.query",
-        "cats",
-        "dogs",
-    )
+@pytest.mark.parametrize("case", list(ONE_ENTRY))
+def test_one_change_is_one_entry_of_its_kind(case: str) -> None:
+    expected, actual, want = ONE_ENTRY[case]
+    entry = only(expected.diff(actual))
+    assert (entry.kind, entry.step, entry.path, entry.expected, entry.actual) == want
 
 
 def test_output_changed_names_the_exact_path() -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pytest_tracediff import NormalizeOptions, Step, Trace, UnknownTraceError
+from pytest_tracediff import GoldenFileError, NormalizeOptions, Step, Trace, UnknownTraceError
 from pytest_tracediff.normalize.truncate import truncate
 
 pytest_plugins = ["pytester"]
@@ -86,9 +86,21 @@ def _nested(depth: int) -> list[object]:
     return root
 
 
-BAD_PAYLOADS = {
-    "cyclic dict": (lambda: (d := {}, d.__setitem__("self", d))[0]),
-    "cyclic list": (lambda: (lst := [], lst.append(lst))[0]),
+def _cyclic_dict() -> dict[str, object]:
+    d: dict[str, object] = {}
+    d["self"] = d
+    return d
+
+
+def _cyclic_list() -> list[object]:
+    lst: list[object] = []
+    lst.append(lst)
+    return lst
+
+
+BAD_PAYLOADS: dict[str, Callable[[], object]] = {
+    "cyclic dict": _cyclic_dict,
+    "cyclic list": _cyclic_list,
     "repr raises": Cyclic,
     "nan and inf": lambda: {"nan": math.nan, "inf": math.inf, "-inf": -math.inf},
     "huge int": lambda: 10**20000,
@@ -99,23 +111,25 @@ BAD_PAYLOADS = {
 }
 
 
+@pytest.mark.timeout(120)  # a hang guard, not a speed target (benchmarks/ has those)
 @pytest.mark.parametrize("name", sorted(BAD_PAYLOADS))
-def test_bad_payloads_give_stable_json_quickly(name: str) -> None:
+def test_bad_payloads_give_stable_json(name: str) -> None:
     payload = BAD_PAYLOADS[name]()
     trace = Trace(steps=[Step(step_id="s", input=payload, output=payload)])
-    began = time.perf_counter()
     first = trace.normalized().to_json()
     assert trace.normalized().to_json() == first  # stable
     assert Trace.from_json(first).normalized().to_json() == first  # and loadable
-    assert time.perf_counter() - began < 30  # never a hang
 
 
-@pytest.mark.parametrize("obj", [object(), 3.5, [1, 2], {"no": "steps"}, Path("missing.trace.json")])
+@pytest.mark.parametrize("obj", [object(), 3.5, [1, 2], {"no": "steps"}])
 def test_unknown_objects_raise_one_clear_error(obj: object) -> None:
-    with pytest.raises((UnknownTraceError, Exception)) as info:
+    with pytest.raises(UnknownTraceError, match="register_adapter"):
         Trace.from_any(obj)
-    message = str(info.value)
-    assert "register_adapter" in message or "does not exist" in message
+
+
+def test_a_missing_file_is_a_golden_file_error_naming_it() -> None:
+    with pytest.raises(GoldenFileError, match=r"missing\.trace\.json does not exist"):
+        Trace.from_any(Path("missing.trace.json"))
 
 
 def test_fixture_call_takes_the_marker_options(pytester: pytest.Pytester) -> None:

@@ -36,7 +36,7 @@ def variant_data():
 SUITE = """
 import threading, time
 from decimal import Decimal
-from pytest_tracediff import Tokens
+from pytest_tracediff import StepStatus, Tokens
 from concurrent.futures import ThreadPoolExecutor
 import contextvars
 
@@ -150,6 +150,7 @@ def test_github_step_summary_untouched_without_traces(
 # -- one failing CI run: every output ----------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 2])
 def test_ci_run_outputs(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     step_summary = project.path / "step_summary.md"
@@ -346,7 +347,7 @@ def sample_report() -> str:
     """A report as a CI run would write it: real traces, a real diff."""
     from decimal import Decimal
 
-    from pytest_tracediff.model import Step, Tokens, Trace
+    from pytest_tracediff.model import Step, StepStatus, Tokens, Trace
 
     def checkout(price: float, retries: int, extra: bool) -> Trace:
         steps = [Step(step_id="pipeline", input={"order": 7}, output={"ok": True})]
@@ -364,7 +365,7 @@ def sample_report() -> str:
                     step_id="charge_card",
                     parent="pipeline",
                     attempt=n,
-                    status="failed" if failed else "completed",
+                    status=StepStatus.FAILED if failed else StepStatus.COMPLETED,
                     failure_class="GatewayTimeout" if failed else None,
                     error="gateway timeout" if failed else None,
                     output=None if failed else {"charged": True},
@@ -425,6 +426,7 @@ def sample_report() -> str:
     )
 
 
+@pytest.mark.slow
 def test_html_report_renders_in_a_browser(tmp_path: Path) -> None:
     chromium = _chromium()
     if chromium is None:

@@ -36,6 +36,7 @@ def test_many(n, trace_snapshot):
 """
 
 
+@pytest.mark.slow
 def test_sigkill_during_update_leaves_only_old_or_new_goldens(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -161,6 +162,7 @@ def _run(pytester: pytest.Pytester, workers: int, *args: str) -> tuple[dict[str,
     return result.parseoutcomes(), goldens(pytester.path), "\n".join(sorted(summary))
 
 
+@pytest.mark.slow
 def test_xdist_matches_a_serial_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makepyfile(test_suite=XDIST_SUITE)
     results: dict[int, list[tuple[dict[str, int], dict[str, bytes], str]]] = {}
@@ -211,6 +213,7 @@ def test_determinism(trace_recorder, trace_snapshot):
 """
 
 
+@pytest.mark.slow
 def test_goldens_do_not_depend_on_hash_seed_order_or_timing(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -219,12 +222,9 @@ def test_goldens_do_not_depend_on_hash_seed_order_or_timing(
     pytester.runpytest_subprocess(UPDATE, "-p", "no:cacheprovider").assert_outcomes(passed=1)
     reference = goldens(pytester.path)
     assert json.loads(next(iter(reference.values())))["steps"][0]["step_id"] == "load"
-    runs = 0
     for seed in ("1", "2", "random"):
         for workers in ("0", "2"):
             monkeypatch.setenv("PYTHONHASHSEED", seed)
             args = ["-p", "no:cacheprovider", *(["-n", workers] if workers != "0" else [])]
             pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)  # a byte change fails here
-            runs += 1
-    assert runs == 6
     assert goldens(pytester.path) == reference

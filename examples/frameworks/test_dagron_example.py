@@ -51,7 +51,8 @@ def daily_report_tasks(rates_service_down: bool = False) -> Tasks:
             {"id": 1, "amount": 20.0, "currency": "EUR"},
             {"id": 2, "amount": 15.0, "currency": "USD"},
         ]
-        return results["orders"]
+        orders: list[dict[str, Any]] = results["orders"]
+        return orders
 
     def dedupe() -> int:
         results["unique"] = list({o["id"]: o for o in results["orders"]}.values())
@@ -60,12 +61,14 @@ def daily_report_tasks(rates_service_down: bool = False) -> Tasks:
     def fx_rates() -> dict[str, float]:
         if rates_service_down:
             raise ConnectionError("rates service unavailable")
-        results["rates"] = {"EUR": 1.0, "USD": 0.5}
-        return results["rates"]
+        rates = {"EUR": 1.0, "USD": 0.5}
+        results["rates"] = rates
+        return rates
 
     def revenue() -> float:
-        results["revenue"] = sum(o["amount"] * results["rates"][o["currency"]] for o in results["unique"])
-        return results["revenue"]
+        total: float = sum(o["amount"] * results["rates"][o["currency"]] for o in results["unique"])
+        results["revenue"] = total
+        return total
 
     def publish() -> str:
         return f"revenue={results['revenue']:.2f} EUR"

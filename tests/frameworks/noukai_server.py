@@ -395,10 +395,11 @@ def _handler(server: NoukaiServer) -> type[BaseHTTPRequestHandler]:
             if method != "GET" or len(rest) < 3 or rest[0] != "runs":
                 self._not_found(url.path)
                 return
-            run = None if server.lose_runs else server.runs.get(rest[1])
-            if run is None:
+            found: _Run | None = None if server.lose_runs else server.runs.get(rest[1])
+            if found is None:
                 self._not_found(f"run {rest[1]}")
                 return
+            run = found
             if rest[2:] == ["trace"]:
                 self._reply(200, server.trace(run))
             elif rest[2:] == ["trace", "stream"]:

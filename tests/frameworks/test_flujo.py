@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -362,7 +362,7 @@ def test_parallel_golden_is_stable_over_20_runs(trace_capture: Capture, trace_sn
         with trace_capture("flujo") as cap:
             Flujo(fan_out("enrich" if run % 2 else "price"), pipeline_name="diamond").run(1)
         goldens.add(cap.trace.normalized().to_json())
-        (result,) = cap.raw
+        (result,) = cast("list[Any]", cap.raw)
         assert isinstance(result, PipelineResult)
         orders.add(tuple(result.step_history[1].output))
     assert len(orders) == 2, "the branches should have finished in both orders"
@@ -564,7 +564,7 @@ def test_result_without_trace_tree_still_converts(diamond: PipelineResult) -> No
 def test_generated_pipeline_name_is_left_out(trace_capture: Capture) -> None:
     with trace_capture("flujo") as cap:
         Flujo(Step.from_callable(inc, name="inc")).run(1)
-    (result,) = cap.raw
+    (result,) = cast("list[Any]", cap.raw)
     assert result.trace_tree.attributes["flujo.pipeline.name"].startswith("unnamed_")
     assert cap.trace.attributes == {}
 

@@ -65,7 +65,7 @@ def support_bot(question: str, **variant: Any) -> str:
                     llm.set_attribute("gen_ai.response.id", f"chatcmpl-{random.getrandbits(64):x}")  # volatile
                     llm.set_attribute("gen_ai.usage.input_tokens", 812)
                     llm.set_attribute("gen_ai.usage.output_tokens", variant.get("output_tokens", 64))
-                    reply = variant.get("reply", "Plans start at $10 a month.")
+                    reply = str(variant.get("reply", "Plans start at $10 a month."))
                     llm.set_attribute("output.value", reply)
                 break
             except ProviderDown:
@@ -210,7 +210,7 @@ def test_concurrent_asyncio_tasks(trace_capture: Callable[..., Any]) -> None:
             await asyncio.sleep(random.random() / 500)
 
     async def main() -> None:
-        started, count = asyncio.Event(), []
+        started, count = asyncio.Event(), list[int]()
         with tracer.start_as_current_span("gather"):  # asyncio tasks inherit the context
             await asyncio.gather(*(fetch(n, started, count) for n in ("a", "b", "c")))
 
