@@ -135,7 +135,7 @@ def _one_line(text: str) -> str:
 def read_trace(path: str | Path) -> Trace:
     """Any trace file ``Trace.from_any`` reads; ``CliError`` naming the file otherwise."""
     from .errors import GoldenFileError, MissingFrameworkError, UnknownTraceError
-    from .model import Trace
+    from .sources.registry import from_any
 
     file = Path(path)
     if not file.exists():
@@ -143,7 +143,7 @@ def read_trace(path: str | Path) -> Trace:
     if file.is_dir():
         raise CliError(f"{file}: is a folder, expected a trace file")
     try:
-        return Trace.from_any(file)
+        return from_any(file)
     except GoldenFileError as exc:
         raise CliError(f"{file}: {exc.problem}") from None
     except UnknownTraceError:
@@ -235,10 +235,11 @@ def _compare_pair(
     limits: dict[str, float | None],
 ) -> Compared:
     from .compare.budget import budget_report
+    from .compare.diff import diff_recorded
     from .compare.tolerance import apply_tolerances
 
     expected, actual = read_trace(old), read_trace(new)
-    diff = apply_tolerances(expected.diff(actual, options), tolerances)
+    diff = apply_tolerances(diff_recorded(expected, actual, options), tolerances)
     budget = None
     if any(v is not None for v in limits.values()):
         budget = budget_report(actual, expected, **limits)
@@ -383,7 +384,9 @@ def _show(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     trace = read_trace(args.input)
     if args.normalize:
-        trace = trace.normalized()
+        from .normalize import normalize
+
+        trace = normalize(trace)
     text = trace.to_json()
     if args.output is None:
         sys.stdout.write(text)

@@ -9,12 +9,13 @@ from typing import Any, Literal
 
 from ..errors import TraceAssertionError
 from ..model import FAILING_STATUSES, Step, Trace, group_attempts
+from ..sources.registry import from_any
 
 StepsMode = Literal["strict", "unordered", "subset", "superset"]
 
 
 def _trace(obj: Any) -> Trace:
-    return obj if isinstance(obj, Trace) else Trace.from_any(obj)
+    return obj if isinstance(obj, Trace) else from_any(obj)
 
 
 def _describe(step: Step, attempts: int) -> str:
