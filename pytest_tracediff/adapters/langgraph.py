@@ -28,14 +28,17 @@ Conversion
     Runs outside a compiled graph are not recorded.
 
     A run that raised is ``failed`` with ``failure_class`` = the exception's class name and
-    ``error`` = its message (never a traceback).
+    ``error`` = its message (never a traceback). A node paused by ``interrupt()`` is
+    ``cancelled`` with the interrupt values in ``attributes.interrupt`` (the resuming run is
+    a trace of its own); a ``Command(graph=Command.PARENT)`` raised to the parent graph is the
+    node's output and route, not a failure.
 
     Messages become ``{"role", "content", "tool_calls": [{"name", "args"}], "tool_call_id",
     "name"}`` (``_common.chat_message``), a handled tool error's ``status``, and an
     ``artifact`` when there is one.
 
 Dropped (volatile, or not behaviour)
-    run ids, message ids, tool-call ids of model replies, ``response_metadata``
+    run ids, message ids, interrupt ids, tool-call ids of model replies, ``response_metadata``
     (timestamps, provider ids), ``additional_kwargs``, ``usage_metadata`` inside messages
     (it is the step's ``tokens``), tags, LangSmith metadata, checkpoint namespaces, the
     triggers of a node, times (only in ``start`` / ``duration``), streamed tokens, and
@@ -92,6 +95,8 @@ class RecordedRun:
     outputs: Any = None
     failure: tuple[str, str] | None = None
     """(exception class name, message) when the run raised."""
+    interrupt: list[Any] | None = None
+    """The values passed to ``interrupt()`` when the run paused there."""
     invocation: Mapping[str, Any] = field(default_factory=dict)
     children: list[RecordedRun] = field(default_factory=list)
     start: float | None = None
@@ -221,6 +226,9 @@ class _Converter:
         if run.failure is not None:
             step.status = StepStatus.FAILED
             step.failure_class, step.error = run.failure
+        elif run.interrupt is not None:
+            step.status = StepStatus.CANCELLED
+            step.attributes["interrupt"] = self.payloads(run.interrupt)
         elif run.end is None:
             step.status = StepStatus.RUNNING
         self.steps.append(step)
@@ -371,8 +379,13 @@ def _recorder_class() -> type[Any]:
                 if run is None or self.closed:
                     return
                 run.end = time.time()
+                raised = {cls.__name__ for cls in type(error).__mro__} if error is not None else set()
                 if error is None:
                     run.outputs = outputs
+                elif "ParentCommand" in raised:  # Command(graph=PARENT): a jump, not a failure
+                    run.outputs = error.args[0] if error.args else None
+                elif "GraphInterrupt" in raised:  # paused by interrupt(): resumed by a later run
+                    run.interrupt = [getattr(i, "value", i) for i in (error.args[0] if error.args else ())]
                 else:
                     run.failure = (type(error).__name__, str(error))
                 if run_id not in self.roots:

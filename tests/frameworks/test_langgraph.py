@@ -16,9 +16,10 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel, G
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
 from langchain_core.tracers.context import _configure_hooks
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
-from langgraph.types import Command, RetryPolicy
+from langgraph.types import Command, RetryPolicy, interrupt
 
 from pytest_tracediff import Trace
 from pytest_tracediff.adapters import langgraph as adapter
@@ -366,3 +367,39 @@ def test_llm_and_chat_model_names(trace_capture: Capture) -> None:
         graph.compile().invoke({"messages": [HumanMessage("ok?")]})
     review_model = cap.trace.steps[2]
     assert (review_model.path, review_model.output) == ("LangGraph/review/reviewer", {"role": "ai", "content": "fine"})
+
+
+class Approval(TypedDict):
+    answer: str
+
+
+def test_interrupt_pauses_and_parent_command_jumps(trace_capture: Capture) -> None:
+    def ask(state: Approval) -> dict[str, Any]:
+        return {"answer": interrupt({"question": "approve?"})}
+
+    inner = StateGraph(Approval)
+    inner.add_node("escalate", lambda s: Command(graph=Command.PARENT, goto="done", update={"answer": "escalated"}))
+    inner.add_edge(START, "escalate")
+    graph = StateGraph(Approval)
+    graph.add_node("ask", ask)
+    graph.add_node("review", inner.compile())
+    graph.add_node("done", lambda s: {"answer": s["answer"] + "!"})
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", "review")
+    app = graph.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t1"}}
+    with trace_capture("langgraph") as cap:
+        app.invoke({"answer": ""}, config)
+        app.invoke(Command(resume="yes"), config)
+    paused, resumed = (t.normalized() for t in cap.traces)
+    ask_step = paused.steps[1]
+    assert (ask_step.status, ask_step.attributes) == (StepStatus.CANCELLED, {"interrupt": [{"question": "approve?"}]})
+    assert paused.status == "completed"
+    assert resumed.steps[0].input == {"resume": "yes"}
+    assert [(s.path, s.status.value, s.attributes.get("route")) for s in resumed.steps[1:]] == [
+        ("LangGraph/ask", "completed", None),
+        ("LangGraph/review", "completed", "done"),  # the jump goes through the subgraph's node
+        ("LangGraph/review/escalate", "completed", "done"),
+        ("LangGraph/done", "completed", None),
+    ]
+    assert resumed.steps[-1].output == {"answer": "escalated!"}
