@@ -185,3 +185,32 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def chat_message(
+    role: str,
+    content: Any,
+    *,
+    tool_calls: list[dict[str, Any]] | None = None,
+    tool_call_id: str | None = None,
+    name: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One chat message as goldens hold it, whatever framework sent it.
+
+    Role, content, tool calls (name and arguments), the id a tool result answers
+    and a name; empty fields are left out (so is the empty content of a reply that
+    only calls tools), so every adapter's messages read alike and a golden never
+    holds a framework's message class, ids or timestamps.
+    """
+    message: dict[str, Any] = {"role": role}
+    if content not in (None, "") or not tool_calls:
+        message["content"] = content
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    if tool_call_id:
+        message["tool_call_id"] = tool_call_id
+    if name:
+        message["name"] = name
+    message.update((key, value) for key, value in extra.items() if value not in (None, "", [], {}))
+    return message
