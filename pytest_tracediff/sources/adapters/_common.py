@@ -214,3 +214,50 @@ def chat_message(
         message["name"] = name
     message.update((key, value) for key, value in extra.items() if value not in (None, "", [], {}))
     return message
+
+def overlap_levels(
+    items: list[Any], start: Callable[[Any], float | None], end: Callable[[Any], float | None]
+) -> Iterator[tuple[Any, int | None]]:
+    """Siblings in start order; each run of time-overlapping ones shares a ``level``.
+
+    Steps that overlapped ran concurrently: the level lets normalization order them by
+    content, so completion order never reaches a golden. Lone steps get ``None``.
+    """
+    ordered = sorted(items, key=lambda item: (start(item) or 0.0, end(item) or 0.0))
+    groups: list[list[Any]] = []
+    group_end = 0.0
+    for item in ordered:
+        begin = start(item) or 0.0
+        finish = end(item) or begin
+        if groups and begin < group_end:
+            groups[-1].append(item)
+            group_end = max(group_end, finish)
+        else:
+            groups.append([item])
+            group_end = finish
+    level = 0
+    for group in groups:
+        if len(group) == 1:
+            yield group[0], None
+            continue
+        for item in group:
+            yield item, level
+        level += 1
+
+
+def json_or_text(value: Any) -> Any:
+    """A JSON object/array held as text, parsed; anything else unchanged."""
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def exception_text(error: BaseException) -> str:
+    """``str(error)``, which user exceptions may break; then their class name."""
+    try:
+        return str(error)
+    except Exception:
+        return f"<unprintable {type(error).__name__}>"
