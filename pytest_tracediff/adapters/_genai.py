@@ -152,6 +152,12 @@ def extract(attributes: dict[str, Any], *, keep_echoes: bool = False) -> GenAIFi
 
 def finish(steps: list[Step], *, keep_echoes: bool = False) -> None:
     """Cross-span semantics, once every step exists: tool retries and the run output."""
+    link_tool_retries(steps)
+    place_final_result(steps, keep_echoes=keep_echoes)
+
+
+def link_tool_retries(steps: list[Step]) -> None:
+    """A tool step whose previous run (same parent and name) failed is its next attempt."""
     last_run: dict[tuple[str, str], Step] = {}
     for step in steps:
         if _is_tool(step):
@@ -160,6 +166,10 @@ def finish(steps: list[Step], *, keep_echoes: bool = False) -> None:
             if previous is not None and previous.failed and step.attempt == 1:
                 step.attempt = previous.attempt + 1
             last_run[key] = step
+
+
+def place_final_result(steps: list[Step], *, keep_echoes: bool = False) -> None:
+    """``final_result`` of an agent run: its step's output, or dropped when it echoes the last answer."""
     for index, step in enumerate(steps):
         if FINAL_RESULT not in step.attributes or step.attributes.get("gen_ai.operation.name") != "invoke_agent":
             continue
@@ -178,7 +188,7 @@ def last_text(steps: Iterable[Step]) -> str | None:
             step.attributes.get("gen_ai.operation.name") == "chat"
             or step.attributes.get("openinference.span.kind") == "LLM"
         ):
-            texts = [part.get("content") for part in _parts(step.output) if part.get("type") == "text"]
+            texts = [part.get("content") for part in parts(step.output) if part.get("type") == "text"]
             if not texts and isinstance(step.output, list):  # OpenInference messages
                 texts = [m.get("content") for m in step.output if isinstance(m, dict) and "content" in m]
             return texts[-1] if texts and isinstance(texts[-1], str) else None
@@ -204,7 +214,8 @@ def _is_tool(step: Step) -> bool:
     return kind in _TOOL_KINDS
 
 
-def _parts(messages: Any) -> list[dict[str, Any]]:
+def parts(messages: Any) -> list[dict[str, Any]]:
+    """Every part of every message, for messages in the GenAI shape (``{"role", "parts"}``)."""
     if not isinstance(messages, list):
         return []
     return [
