@@ -228,7 +228,8 @@ class PydanticAIAdapter:
 
     def convert(self, obj: object) -> Trace:
         if isinstance(obj, AgentSpans):
-            trace = otel.build(otel.spans_of(list(obj.spans)), keep_echoes=self.keep_echoes)
+            spans = otel.spans_of(list(obj.spans)) if obj.spans else []
+            trace = otel.build(spans, keep_echoes=self.keep_echoes)
             trace.steps = _output_tool_steps(trace.steps)
             _genai.link_tool_retries(trace.steps)
             trace.source = _SOURCE
