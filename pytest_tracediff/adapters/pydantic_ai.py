@@ -83,16 +83,19 @@ def _output_tool_steps(steps: list[Step]) -> list[Step]:
             turn.append(sibling)
         answer = next((s for s in siblings if s.attributes.get("gen_ai.operation.name") == "chat"), None)
         run_tools = {s.attributes.get("gen_ai.tool.name") for s in turn}
+        # The run failed after this call (e.g. out of output retries): it was rejected too.
+        run_failed = answer is None and any(s.path == step.parent and s.failed for s in steps)
         for call in _tool_calls(step.output):
             name = call.get("name")
             if not isinstance(name, str) or name in run_tools:
                 continue
             result = _response_to(answer.input, name) if answer is not None else _MISSING
+            rejected = result is not _MISSING or run_failed
             out.append(
                 Step(
                     step_id=f"execute_tool {name}",
                     parent=step.parent,
-                    status=StepStatus.COMPLETED if result is _MISSING else StepStatus.FAILED,
+                    status=StepStatus.FAILED if rejected else StepStatus.COMPLETED,
                     error=None if result is _MISSING else str(result),
                     input=call.get("arguments"),
                     attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name},

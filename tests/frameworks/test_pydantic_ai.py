@@ -15,6 +15,7 @@ pytest.importorskip("pydantic_ai")
 from opentelemetry import trace as otel_trace
 from pydantic import BaseModel
 from pydantic_ai import Agent, ModelRetry
+from pydantic_ai.exceptions import UnexpectedModelBehavior
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.models.test import TestModel
@@ -187,6 +188,33 @@ def test_output_validation_retries_are_attempts_and_the_typed_output_is_the_run_
     ]
     assert trace.steps[0].output == result.output.model_dump() == {"city": "Paris", "celsius": 21}
     assert trace == trace_snapshot
+
+
+def test_output_retries_running_out_fail_the_last_output_call(trace_capture: Callable[..., Any]) -> None:
+    def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"city": "Paris", "celsius": 40})])
+
+    agent = Agent(FunctionModel(respond, model_name="planner"), name="forecaster", output_type=Forecast)
+
+    @agent.output_validator
+    def plausible(forecast: Forecast) -> Forecast:
+        raise ModelRetry("implausible")
+
+    with pytest.raises(UnexpectedModelBehavior), trace_capture("pydantic-ai") as cap:
+        agent.run_sync("Forecast for Paris?")
+    calls = [(s.attempt, s.status.value, s.error) for s in cap.trace.steps if s.step_id == "execute_tool final_result"]
+    assert calls == [(1, "failed", "implausible"), (2, "failed", None)]
+    assert cap.trace.status == "failed"
+
+
+def test_everything_captured_without_naming_a_framework_gives_the_agents_trace(
+    trace_capture: Callable[..., Any],
+) -> None:
+    with trace_capture() as cap:
+        trip_planner(Script()).run_sync("What is the weather in Paris?")
+    assert "opentelemetry.sdk" in cap.frameworks
+    assert cap.trace.source == "pydantic-ai"
+    assert_steps(cap.trace, [ROOT, CHAT, WEATHER, CHAT])
 
 
 def test_a_raising_tool_fails_the_run(trace_capture: Callable[..., Any], trace_snapshot: Any) -> None:
