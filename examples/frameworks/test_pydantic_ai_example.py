@@ -16,7 +16,8 @@ the run's span, the tool definitions and logfire's bookkeeping are left out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -28,6 +29,16 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCall
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from pytest_tracediff import assert_no_failures, assert_retries, assert_steps
+
+
+@pytest.fixture(autouse=True)
+def event_loop_closed_after_the_test() -> Iterator[None]:
+    """``run_sync`` runs on the thread's current loop and leaves it open; give it one to close."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def support_model(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,16 @@ ROOT = "invoke_agent trip_planner"
 CHAT = "chat planner"
 WEATHER = "execute_tool get_weather"
 CURRENCY = "execute_tool convert_currency"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def event_loop_closed_after_the_module() -> Iterator[None]:
+    """``run_sync`` runs on the thread's current loop and leaves it open; give it one to close."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 @dataclass
