@@ -55,6 +55,9 @@ Echoes: left out by default, kept with ``keep_echoes=True``
                                                       schemas of the other attributes
     ================================================  ===========================================
 
+    Kept echoes stay as attributes, JSON text parsed; a kept ``final_result`` is the
+    root step's output. Run-made ids (``gen_ai.conversation.id``, ``gen_ai.agent.call.id``)
+    are volatile, not echoes: the OpenTelemetry adapter drops them either way.
     ``gen_ai.operation.name``, ``gen_ai.tool.name``, ``gen_ai.system``,
     ``gen_ai.provider.name``, ``gen_ai.agent.name``, ``agent_name``, ``model_name``,
     ``openinference.span.kind`` and ``tool.name`` stay as attributes.
