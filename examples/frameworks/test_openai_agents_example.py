@@ -47,7 +47,7 @@ def make_agent(model: Model, *, carrier_up: bool = True) -> Agent[Any]:
 class ScriptedModel(Model):
     """Calls track_parcel once, then answers from what it returned."""
 
-    async def get_response(
+    async def get_response(  # type: ignore[override]  # the example takes only what it reads
         self, system_instructions: str | None, input: Any, *args: Any, tracing: ModelTracing, **kwargs: Any
     ) -> ModelResponse:
         items = [{"role": "user", "content": input}] if isinstance(input, str) else list(input)
@@ -62,7 +62,7 @@ class ScriptedModel(Model):
                 ]
             else:
                 text = "It is out for delivery." if "delivery" in results[-1] else "Tracking is down, sorry."
-                content = [ResponseOutputText(type="output_text", text=text, annotations=[])]
+                content: list[Any] = [ResponseOutputText(type="output_text", text=text, annotations=[])]
                 output = [
                     ResponseOutputMessage(
                         type="message", id="m1", role="assistant", status="completed", content=content

@@ -22,9 +22,9 @@ from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.types import Command, RetryPolicy, interrupt
 
 from pytest_tracediff import Trace
-from pytest_tracediff.sources.adapters import langgraph as adapter
 from pytest_tracediff.compare.entries import ABSENT, DiffEntry, StepRef
 from pytest_tracediff.model import StepStatus, Tokens
+from pytest_tracediff.sources.adapters import langgraph as adapter
 
 Capture = Callable[..., Any]
 OPENAI_KEY = "sk-proj-4f9Qx7LmZ2Rt8Kp1Wv6Yb3Nc"

@@ -44,11 +44,10 @@ from openai.types.responses import (  # noqa: E402
 )
 
 from pytest_tracediff import Trace, assert_steps  # noqa: E402
-from pytest_tracediff.sources.adapters.openai_agents import ADAPTER, AgentsRun  # noqa: E402
-from pytest_tracediff.errors import CaptureError  # noqa: E402
-from pytest_tracediff.sources.capture import TraceCapture  # noqa: E402
-from pytest_tracediff.errors import UnknownTraceError  # noqa: E402
+from pytest_tracediff.errors import CaptureError, UnknownTraceError  # noqa: E402
 from pytest_tracediff.model import StepStatus, Tokens  # noqa: E402
+from pytest_tracediff.sources.adapters.openai_agents import ADAPTER, AgentsRun  # noqa: E402
+from pytest_tracediff.sources.capture import TraceCapture  # noqa: E402
 
 SECRET = "sk-proj-Q9x8W7v6U5t4S3r2Q1p0O9n8M7l6K5j4"
 
@@ -138,7 +137,7 @@ def _call(name: str, args: dict[str, Any], n: int) -> ResponseFunctionToolCall:
 
 
 def _message(text: str) -> ResponseOutputMessage:
-    content = [ResponseOutputText(type="output_text", text=text, annotations=[])]
+    content: list[Any] = [ResponseOutputText(type="output_text", text=text, annotations=[])]
     return ResponseOutputMessage(type="message", id="msg_1", role="assistant", status="completed", content=content)
 
 
@@ -345,6 +344,7 @@ def test_a_changed_tool_argument_is_reported_on_the_tool_step() -> None:
     diff = run().normalized().diff(run(Script(amount=30.0)).normalized())
     entry = next(e for e in diff if e.step is not None and e.step.step_id == "issue_refund")
     assert (entry.kind, entry.path, entry.expected, entry.actual) == ("input_changed", "input.amount", 25.0, 30.0)
+    assert entry.step is not None
     assert entry.step.loop_index == 3
 
 
@@ -398,7 +398,7 @@ def test_no_exporter_is_active_inside_the_block(offline: list[Any]) -> None:
     with TraceCapture(["openai-agents"]) as cap:
         inside = get_trace_provider()
         assert inside is not outer
-        processors = inside._multi_processor._processors
+        processors = inside._multi_processor._processors  # type: ignore[attr-defined]
         assert len(processors) == 1
         assert not isinstance(processors[0], sdk_processors.BatchTraceProcessor)
         Runner.run_sync(build_triage(Script()), PROMPT)
@@ -407,7 +407,7 @@ def test_no_exporter_is_active_inside_the_block(offline: list[Any]) -> None:
 
 def _state() -> tuple[Any, tuple[Any, ...], Any]:
     provider = sdk_setup.GLOBAL_TRACE_PROVIDER
-    processors = provider._multi_processor._processors if provider is not None else ()
+    processors = provider._multi_processor._processors if provider is not None else ()  # type: ignore[attr-defined]
     return provider, processors, getattr(provider, "_disabled", None)
 
 

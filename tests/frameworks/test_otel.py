@@ -299,7 +299,7 @@ def _global_state() -> tuple[Any, ...]:
         trace._TRACER_PROVIDER_SET_ONCE._done,
         trace.ProxyTracer.__dict__["_tracer"],
         type(trace.get_tracer_provider()),
-        tracer._real_tracer,
+        tracer._real_tracer,  # type: ignore[attr-defined]
     )
 
 

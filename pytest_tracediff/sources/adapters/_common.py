@@ -215,6 +215,7 @@ def chat_message(
     message.update((key, value) for key, value in extra.items() if value not in (None, "", [], {}))
     return message
 
+
 def overlap_levels(
     items: list[Any], start: Callable[[Any], float | None], end: Callable[[Any], float | None]
 ) -> Iterator[tuple[Any, int | None]]:

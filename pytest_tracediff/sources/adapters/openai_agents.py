@@ -84,9 +84,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...model.canonical import canonical
 from ...errors import UnknownTraceError
 from ...model import Step, StepStatus, Tokens, Trace
+from ...model.canonical import canonical
 from . import _common
 
 SOURCE = "openai-agents"
@@ -150,7 +150,7 @@ class OpenAIAgentsAdapter:
         if isinstance(obj, AgentsRun):
             return _build(obj)
         if isinstance(obj, DisabledRun):
-            from ..capture import CaptureError
+            from ...errors import CaptureError
 
             raise CaptureError(
                 f"an OpenAI Agents run in the capture block recorded no trace: {obj.cause}. "
@@ -442,26 +442,10 @@ def _snapshot(span: Any) -> AgentsSpan:
     )
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version(_DISTRIBUTION)
-    except Exception:
-        return "unknown"
-
-
 def _needed(module: Any, name: str) -> Any:
     """``module.name``, or the ``CaptureError`` naming the installed version."""
-    try:
-        return getattr(module, name)
-    except AttributeError:
-        from ..capture import CaptureError
-
-        raise CaptureError(
-            f"openai-agents {_version()} has no {module.__name__}.{name}, which the capture needs; "
-            f"pytest-tracediff[{_DISTRIBUTION}] supports the versions its extra pins"
-        ) from None
+    _common.require_attributes(module, name)
+    return getattr(module, name)
 
 
 def _watching_tool_failures(handler: Callable[..., Any], recorder: _Recorder, current_span: Callable[[], Any]) -> Any:

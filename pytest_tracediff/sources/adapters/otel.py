@@ -29,11 +29,12 @@ Conversion
     ``TraceRecorder`` does). Python's SDK records ``asyncio.CancelledError`` on no span, so a
     cancelled span reads as completed.
 
-    ``gen_ai.*`` (and OpenInference ``llm.*``) usage becomes ``model`` / ``tokens`` /
-    ``cost``; ``input.value`` / ``gen_ai.input.messages`` / ``gen_ai.prompt`` (and the output
-    counterparts) become ``input`` / ``output``, parsed when they hold JSON. Every other
-    span attribute stays in ``attributes``, plus ``span.kind`` (when not INTERNAL) and
-    ``otel.events`` (span events, without timestamps).
+    GenAI and OpenInference attributes (model, usage, tool arguments and results, messages)
+    become ``model`` / ``tokens`` / ``input`` / ``output``, JSON text parsed, and their
+    echoes (the run's whole history, tool definitions, logfire bookkeeping) are left out
+    unless ``OtelAdapter(keep_echoes=True)``: see ``_genai.py`` for the table. A cost
+    attribute becomes ``cost``. Every other span attribute stays in ``attributes``, plus
+    ``span.kind`` (when not INTERNAL) and ``otel.events`` (span events, without timestamps).
 
 Dropped (volatile, or not behaviour)
     trace/span ids (kept only in the volatile ``span_id`` / ``parent_span_id`` / ``run_id``),
@@ -88,7 +89,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ...model import Step, StepStatus, Tokens, Trace
+from ...model import Step, StepStatus, Trace
+from . import _genai
 from ._common import (
     decimal_or_none,
     environment,
@@ -127,6 +129,8 @@ _VOLATILE_KEYS = frozenset(
         # ids a server or a model makes up per call
         "gen_ai.response.id",
         "gen_ai.tool.call.id",
+        "gen_ai.agent.call.id",
+        "gen_ai.conversation.id",
         "messaging.message.id",
         # ephemeral socket ports (server.port, the configured one, stays)
         "client.port",
@@ -153,17 +157,9 @@ def _volatile(key: str) -> bool:
 
 # -- what becomes a Step field ---------------------------------------------------------
 
-_MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
-_TOKEN_KEYS = {
-    "prompt": ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"),
-    "completion": ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"),
-    "total": ("gen_ai.usage.total_tokens", "llm.token_count.total", "llm.usage.total_tokens"),
-}
 # No convention names a cost; these are the ones in use. Else one attribute named *.cost etc.
 _COST_KEYS = ("gen_ai.usage.cost", "gen_ai.cost", "llm.cost.total", "llm.cost", "operation.cost")
 _COST_NAMES = frozenset({"cost", "cost_usd", "total_cost", "total_cost_usd"})
-_INPUT_KEYS = ("input.value", "gen_ai.input.messages", "gen_ai.prompt", "traceloop.entity.input")
-_OUTPUT_KEYS = ("output.value", "gen_ai.output.messages", "gen_ai.completion", "traceloop.entity.output")
 _DEFAULT_SERVICE = "unknown_service"
 
 _KINDS = {0: "internal", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
@@ -441,7 +437,7 @@ def _from_proto(message: Any) -> list[_Span]:
 # -- building the Trace ----------------------------------------------------------------
 
 
-def _build(spans: list[_Span]) -> Trace:
+def _build(spans: list[_Span], *, keep_echoes: bool = False) -> Trace:
     by_key: dict[tuple[str, str], _Span] = {}
     for span in spans:
         by_key.setdefault((span.trace_id, span.span_id), span)  # a span exported twice counts once
@@ -458,7 +454,7 @@ def _build(spans: list[_Span]) -> Trace:
         key = None if parent is None else (parent.trace_id, parent.span_id)
         previous: tuple[_Span, Step, bool] | None = None
         for span, level in _ordered(children.get(key, [])):
-            step = _step(span, path, parent, service=per_step_service)
+            step = _step(span, path, parent, service=per_step_service, keep_echoes=keep_echoes)
             step.level = level
             if (
                 previous is not None
@@ -473,6 +469,7 @@ def _build(spans: list[_Span]) -> Trace:
             visit(span, step.path)
 
     visit(None, "")
+    _genai.finish(steps, keep_echoes=keep_echoes)
     roots = [s for s in steps if not s.parent]
     starts = [s.start for s in by_key.values() if s.start is not None]
     ends = [s.end for s in by_key.values() if s.end is not None]
@@ -512,19 +509,11 @@ def _ordered(siblings: list[_Span]) -> Iterator[tuple[_Span, int | None]]:
         level += 1
 
 
-def _step(span: _Span, path: str, parent: _Span | None, *, service: bool) -> Step:
+def _step(span: _Span, path: str, parent: _Span | None, *, service: bool, keep_echoes: bool) -> Step:
     attributes = {k: v for k, v in span.attributes.items() if not _volatile(k)}
     attributes = {k: list(v) if isinstance(v, tuple) else v for k, v in attributes.items()}
-    model = _take_first(attributes, _MODEL_KEYS)
-    prompt = _take_first(attributes, _TOKEN_KEYS["prompt"])
-    completion = _take_first(attributes, _TOKEN_KEYS["completion"])
-    total = _take_first(attributes, _TOKEN_KEYS["total"])
-    tokens = None
-    if any(isinstance(v, int) for v in (prompt, completion, total)):
-        tokens = Tokens(prompt=_int(prompt), completion=_int(completion), total=_int(total))
+    genai = _genai.extract(attributes, keep_echoes=keep_echoes)
     cost = _take_cost(attributes)
-    step_input = _json_payload(_take_first(attributes, _INPUT_KEYS))
-    step_output = _json_payload(_take_first(attributes, _OUTPUT_KEYS))
 
     exception = next((attrs for name, attrs in reversed(span.events) if name == "exception"), None)
     failed = span.status == "ERROR"
@@ -559,29 +548,17 @@ def _step(span: _Span, path: str, parent: _Span | None, *, service: bool) -> Ste
         status=StepStatus.FAILED if failed else StepStatus.COMPLETED,
         failure_class=failure_class,
         error=error,
-        model=model if isinstance(model, str) else None,
-        tokens=tokens,
+        model=genai.model,
+        tokens=genai.tokens,
         cost=cost,
-        input=step_input,
-        output=step_output,
+        input=genai.input,
+        output=genai.output,
         attributes=attributes,
         start=start,
         duration=duration,
         span_id=span.span_id,
         parent_span_id=None if parent is None else parent.span_id,
     )
-
-
-def _take_first(attributes: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    """The first of ``keys`` present; it, and aliases holding the same value, leave ``attributes``."""
-    found = next((k for k in keys if attributes.get(k) is not None), None)
-    if found is None:
-        return None
-    value = attributes.pop(found)
-    for key in keys:
-        if key in attributes and attributes[key] == value:
-            del attributes[key]
-    return value
 
 
 def _take_cost(attributes: dict[str, Any]) -> Decimal | None:
@@ -596,21 +573,8 @@ def _take_cost(attributes: dict[str, Any]) -> Decimal | None:
     return cost
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _json_payload(value: Any) -> Any:
-    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 # -- capture ---------------------------------------------------------------------------
@@ -660,10 +624,85 @@ def _unbound_proxy_tracer(api: Any) -> property:
     return property(_tracer)
 
 
+def spans_of(obj: object) -> list[_Span]:
+    """The spans of any input ``OtelAdapter`` detects."""
+    if _is_exporter(obj):
+        exporter: Any = obj
+        return _from_sdk(exporter.get_finished_spans())
+    if _is_sdk_span(obj):
+        return _from_sdk([obj])
+    if _is_sdk_span(first_item(obj)):
+        return _from_sdk(obj)
+    if _is_proto(obj):
+        return _from_proto(obj)
+    data = _parsed(obj)
+    if not _is_otlp(data):
+        raise malformed(_SOURCE, "expected OTLP/JSON with a top-level 'resourceSpans' list")
+    return _from_otlp(data)
+
+
+def build(spans: list[_Span], *, keep_echoes: bool = False) -> Trace:
+    """The ``Trace`` of ``spans`` (from ``spans_of``)."""
+    return _build(spans, keep_echoes=keep_echoes)
+
+
+@dataclass
+class MemoryProvider:
+    """A test-scoped SDK ``TracerProvider``, its span processor and the exporter it feeds."""
+
+    provider: Any
+    processor: Any
+    exporter: Any
+
+
+@contextmanager
+def in_memory_provider(resource: Any = None) -> Iterator[MemoryProvider]:
+    """A test-scoped SDK ``TracerProvider`` exporting to an ``InMemorySpanExporter``.
+
+    Always-on sampler, no span limits, ``OTEL_SDK_DISABLED`` ignored, ``resource`` or none
+    (never the environment's); shut down at exit.
+    """
+    sdk = importlib.import_module("opentelemetry.sdk.trace")
+    export = importlib.import_module("opentelemetry.sdk.trace.export")
+    memory = importlib.import_module("opentelemetry.sdk.trace.export.in_memory_span_exporter")
+    resources = importlib.import_module("opentelemetry.sdk.resources")
+    sampling = importlib.import_module("opentelemetry.sdk.trace.sampling")
+    unset = sdk.SpanLimits.UNSET
+    limits = sdk.SpanLimits(
+        max_attributes=unset,
+        max_events=unset,
+        max_links=unset,
+        max_span_attributes=unset,
+        max_event_attributes=unset,
+        max_link_attributes=unset,
+        max_attribute_length=unset,
+        max_span_attribute_length=unset,
+    )
+    exporter = memory.InMemorySpanExporter()
+    with environment(OTEL_SDK_DISABLED="false"):  # read once, by the constructor
+        provider = sdk.TracerProvider(
+            sampler=sampling.ALWAYS_ON,
+            resource=resource if resource is not None else resources.Resource.get_empty(),
+            shutdown_on_exit=False,
+            span_limits=limits,
+        )
+    processor = export.SimpleSpanProcessor(exporter)
+    provider.add_span_processor(processor)
+    try:
+        yield MemoryProvider(provider, processor, exporter)
+    finally:
+        provider.shutdown()
+
+
 class OtelAdapter:
+    """``keep_echoes=True`` keeps what ``_genai`` leaves out of goldens by default."""
+
     name = "otel"
     framework = "opentelemetry.sdk"
     extra = "otel"
+
+    def __init__(self, *, keep_echoes: bool = False) -> None:
+        self.keep_echoes = keep_echoes
 
     def detect(self, obj: object) -> bool:
         if _is_exporter(obj) or _is_sdk_span(obj) or _is_sdk_span(first_item(obj)) or _is_proto(obj):
@@ -673,70 +712,29 @@ class OtelAdapter:
         return False
 
     def convert(self, obj: object) -> Trace:
-        if _is_exporter(obj):
-            exporter: Any = obj
-            spans = _from_sdk(exporter.get_finished_spans())
-        elif _is_sdk_span(obj):
-            spans = _from_sdk([obj])
-        elif _is_sdk_span(first_item(obj)):
-            spans = _from_sdk(obj)
-        elif _is_proto(obj):
-            spans = _from_proto(obj)
-        else:
-            data = _parsed(obj)
-            if not _is_otlp(data):
-                raise malformed(_SOURCE, "expected OTLP/JSON with a top-level 'resourceSpans' list")
-            spans = _from_otlp(data)
-        return _build(spans)
+        return _build(spans_of(obj), keep_echoes=self.keep_echoes)
 
     @contextmanager
     def capture(self, collect: Callable[[object], None]) -> Iterator[None]:
         require(self.framework, self.extra)
         api = importlib.import_module("opentelemetry.trace")
         sdk = importlib.import_module("opentelemetry.sdk.trace")
-        export = importlib.import_module("opentelemetry.sdk.trace.export")
-        memory = importlib.import_module("opentelemetry.sdk.trace.export.in_memory_span_exporter")
-        resources = importlib.import_module("opentelemetry.sdk.resources")
-        sampling = importlib.import_module("opentelemetry.sdk.trace.sampling")
         require_attributes(api, "_TRACER_PROVIDER", "_TRACER_PROVIDER_SET_ONCE")
-
         previous = api._TRACER_PROVIDER
-        unset = sdk.SpanLimits.UNSET
-        limits = sdk.SpanLimits(
-            max_attributes=unset,
-            max_events=unset,
-            max_links=unset,
-            max_span_attributes=unset,
-            max_event_attributes=unset,
-            max_link_attributes=unset,
-            max_attribute_length=unset,
-            max_span_attribute_length=unset,
-        )
-        exporter = memory.InMemorySpanExporter()
-        processor = export.SimpleSpanProcessor(exporter)
-        with environment(OTEL_SDK_DISABLED="false"):  # read once, by the constructor
-            provider = sdk.TracerProvider(
-                sampler=sampling.ALWAYS_ON,
-                # the installed provider's service, if any; never the environment's
-                resource=previous.resource
-                if isinstance(previous, sdk.TracerProvider)
-                else resources.Resource.get_empty(),
-                shutdown_on_exit=False,
-                span_limits=limits,
-            )
-        provider.add_span_processor(processor)
+        # the installed provider's service, if any; never the environment's
+        resource = previous.resource if isinstance(previous, sdk.TracerProvider) else None
+        memory: MemoryProvider | None = None
         try:
-            with ExitStack() as stack:
-                stack.enter_context(patched(api, "_TRACER_PROVIDER", provider))
+            with in_memory_provider(resource) as memory, ExitStack() as stack:
+                stack.enter_context(patched(api, "_TRACER_PROVIDER", memory.provider))
                 spent = _spent_once(type(api._TRACER_PROVIDER_SET_ONCE))
                 stack.enter_context(patched(api, "_TRACER_PROVIDER_SET_ONCE", spent))
                 stack.enter_context(patched(api.ProxyTracer, "_tracer", _unbound_proxy_tracer(api)))
                 if isinstance(previous, sdk.TracerProvider):
-                    stack.enter_context(_attached(previous, processor))
+                    stack.enter_context(_attached(previous, memory.processor))
                 yield
         finally:
-            spans = exporter.get_finished_spans()
-            provider.shutdown()
+            spans = memory.exporter.get_finished_spans() if memory is not None else ()
             if spans:
                 collect(spans)
 
