@@ -101,7 +101,7 @@ class _Walker:
                 and self._secret is not None
                 and self._secret(items[0])
             ):
-                items[1] = hide(items[1])
+                items[1] = hide(items[1], items[0])
             return items
         finally:
             active.discard(marker)
@@ -118,7 +118,7 @@ class _Walker:
         else:
             for raw, item in value.items():
                 key = (raw if text is None else text(raw)) if type(raw) is str else self._key(raw, depth)
-                pairs.append((key, walk(hide(item) if secret(key) else item, child)))
+                pairs.append((key, walk(hide(item, key) if secret(key) else item, child)))
         pairs.sort(key=_first)
         out: dict[str, Any] = dict(pairs)
         if len(out) == len(pairs):
