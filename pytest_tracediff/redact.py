@@ -71,11 +71,13 @@ def key_kind(key: str) -> int:
             return STRONG
         return WEAK
     if last.endswith("token"):
-        if prev in rules.NOT_SECRET_BEFORE_TOKEN or last != "token" and len(words) > 1:
+        if prev in rules.NOT_SECRET_BEFORE_TOKEN:
             return NONE
         return STRONG if prev in rules.TOKEN_QUALIFIERS or env_style else WEAK
     if last in rules.WEAK_WORDS:
         return STRONG if env_style or prev in ("basic", "http", "proxy") else WEAK
+    if last == "base" and prev == "key":  # Rails' SECRET_KEY_BASE
+        return STRONG
     return NONE
 
 
@@ -138,11 +140,15 @@ def hide(value: Any, key: str | None = None) -> Any:
     return REDACTED
 
 
+# api_key=None, password: ********, api_key=SecretStr('**********'): nothing to hide.
+_NOT_A_VALUE = re.compile(r"None|null|nil|NULL|undefined|true|false|True|False|\*+|Secret(?:Str|Bytes)\(")
+
+
 def _judged(label: str, value: str, style: str) -> bool:
     """Whether ``label`` then ``value`` (``quoted``, ``tight`` as in ``a=b``, or
     ``spaced`` as in ``a: b``) shows a secret."""
     kind = key_kind(label)
-    if kind == NONE:
+    if kind == NONE or _NOT_A_VALUE.fullmatch(value):
         return False
     if kind == STRONG:
         return style != "spaced" or _looks_credential(value)
@@ -155,24 +161,74 @@ _STOP = "\u2026"  # a value cut by truncation ends here
 _SCHEME = r"(?:Bearer|BEARER|Basic|BASIC)"
 # An authorization credential: 8+ characters with a digit, a symbol or an inner capital,
 # so that prose ("Basic authentication") is left alone.
-_CREDENTIAL = (
-    r"(?=[A-Za-z0-9._~+/=-]{8})(?=[A-Za-z0-9._~+/-]{0,1024}?[0-9+/=_-]|[A-Za-z0-9]{0,1024}?[a-z0-9][A-Z])"
-)
+_CREDENTIAL = r"(?=[A-Za-z0-9._~+/=-]{8})(?=[A-Za-z0-9._~+/-]{0,1024}?[0-9+/=_-]|[A-Za-z0-9]{0,1024}?[a-z0-9][A-Z])"
 _LABEL = r"(?P<label>[A-Za-z_$][A-Za-z0-9_.$-]{0,63})"
 _QUOTED = rf"(?:\\[^\"'{_STOP}]|[^\"'\\\r\n{_STOP}]){{1,4096}}"
-_UNQUOTED = rf"(?![<{{\[])(?:(?i:bearer|basic)[ \t]+)?[^\s\"'\\,;&)}}\]{_STOP}]{{1,4096}}"
+_UNQUOTED = rf"(?![<{{\[])(?:(?i:bearer|basic)[ \t]{{1,16}})?[^\s\"'\\,;&)}}\]{_STOP}]{{1,4096}}"
 
 
-def _token_rule() -> str:
-    alternatives = "|".join(f"(?P<t{i}>{rx})" for i, (_, rx, _) in enumerate(rules.TOKEN_RULES))
-    return rf"(?<![A-Za-z0-9])(?:{alternatives})"
+# One alternation of every token format. No group inside: the regex engine then skips an
+# alternative on its first literal at once (a named group per rule makes it ~15x slower);
+# the rare match is told apart afterwards.
+_TOKENS = rf"(?<![A-Za-z0-9])(?:{'|'.join(rx for _, rx, _ in rules.TOKEN_RULES)})"
 
 
-_TOKEN_NAMES = {f"t{i}": f"<redacted:{name}>" for i, (name, _, _) in enumerate(rules.TOKEN_RULES)}
+_LITERAL_PREFIX = re.compile(r"(?:[A-Za-z0-9_~$-]|\\[.$])+(?![?*+{])")
+
+
+def _branches(regex: str) -> list[str]:
+    """The top-level alternatives of ``regex``."""
+    parts, depth, in_class, start, i = [], 0, False, 0, 0
+    while i < len(regex):
+        char = regex[i]
+        if char == "\\":
+            i += 1
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "|" and depth == 0:
+            parts.append(regex[start:i])
+            start = i + 1
+        i += 1
+    return [*parts, regex[start:]]
+
+
+def _token_gate() -> list[str]:
+    """Trigger alternatives for the token formats, each starting at a character that is not
+    a lowercase letter (``-(?<=sk-)``, ``AKIA``): the regex engine's first-character
+    check then skips prose, which is mostly lowercase letters and spaces."""
+    pieces: list[str] = []
+    for name, regex, _ in rules.TOKEN_RULES:
+        if name in rules.TOKEN_GATES:
+            pieces.extend(rules.TOKEN_GATES[name])
+            continue
+        for branch in _branches(regex):
+            match = _LITERAL_PREFIX.match(branch)
+            literal = re.sub(r"\\(.)", r"\1", match.group(0)) if match else ""
+            # A prefix shorter than 3 characters, or all lowercase, needs a TOKEN_GATES entry.
+            anchor = next(i for i, char in enumerate(literal) if not char.islower() and len(literal) >= 3)
+            before, rest = re.escape(literal[: anchor + 1]), re.escape(literal[anchor + 1 :])
+            pieces.append(f"{re.escape(literal[anchor])}(?<={before}){rest}" if anchor else before + rest)
+    # One alternative per first character: at a position where one of them stands, the
+    # engine then tries a few alternatives, not all of them.
+    by_first: dict[str, list[str]] = {}
+    for piece in pieces:
+        size = 2 if piece.startswith("\\") else 1
+        by_first.setdefault(re.escape(re.sub(r"\\(.)", r"\1", piece[:size])), []).append(piece[size:])
+    return [f"{first}(?:{'|'.join(rests)})" for first, rests in by_first.items()]
+
+
+@functools.lru_cache(maxsize=1)
+def _token_kinds() -> tuple[tuple[Callable[[str], Any], str], ...]:
+    return tuple((re.compile(rx).fullmatch, f"<redacted:{name}>") for name, rx, _ in rules.TOKEN_RULES)
 
 
 def _token(match: re.Match[str]) -> str:
-    return _TOKEN_NAMES[match.lastgroup or ""]
+    text = match.group(0)
+    return next((placeholder for fullmatch, placeholder in _token_kinds() if fullmatch(text)), "<redacted:token>")
 
 
 def _keep(placeholder: str) -> Callable[[re.Match[str]], str]:
@@ -224,7 +280,7 @@ _RULE_SOURCES: tuple[tuple[str, Callable[[re.Match[str]], str]], ...] = (
     ),
     # PuTTY .ppk: the private lines after their header.
     (r"(?P<keep>Private-Lines: ?\d{1,4}\r?\n)[A-Za-z0-9+/=\r\n]{1,65536}", _keep("<redacted:putty-private-key>")),
-    (_token_rule(), _token),
+    (_TOKENS, _token),
     # scheme://user:password@host -> scheme://<redacted>@host; not host:port/path@x.
     (
         r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]{0,31}://)[^\s/?#@<>\"':]{0,256}:(?!\d{1,5}(?:[/?#]|$))"
@@ -297,36 +353,48 @@ def _cases(*tails: str) -> list[str]:
 def _build_trigger() -> str:
     """One search that every default rule's match also matches; most strings fail it fast.
 
-    Alternatives start with a literal or a small class, so the regex engine rejects most
-    positions on their first character; lookbehinds then check the context.
+    Alternatives start with a literal, so the regex engine rejects most positions on
+    their first character; lookbehinds then check the context.
     """
     # Ends of the labels before a ":" or "=": password, pwd, secret, token, api_key, ...
     ends = [
         *_cases("word", "sswd", "pwd", "hrase", "code", "cret", "crets", "ikey", "ntial", "ntials", "reds"),
         *_cases("ization", "ookie", "ookies", "dsn", "oken", "auth", "ture", "sig", "ssid", "onid", "pat", "url"),
-        *_cases("uri", "ring", "nstr", "n_str", "ion_id"),
-        *("[a-z_ -]key", "[A-Z_ -]KEY", "[a-z_ -]Key", "sessionId", "SessionId"),
+        *_cases("uri", "ring", "nstr", "n_str", "ion_id", "key", "sas", "hook"),
+        *("[a-z_ -]key", "[A-Z_ -]KEY", "[a-z_ -]Key", "sessionId", "SessionId", "y_base", "Y_BASE", "yBase"),
     ]
+    # signature256, X-Hub-Signature-256, api_key_2: a number after the secret word.
+    ends += [f"[dehilnrsty]{sep}{'[0-9]' * n}" for sep in ("", "-", "_") for n in (1, 2, 3)]
+    ends += [f"[DEHILNRSTY]{sep}{'[0-9]' * n}" for sep in ("", "-", "_") for n in (1, 2, 3)]
     plain = _lookbehinds(end + "[:=]" for end in ends)
     between = ("[\"']", "\\\\[\"']", "[ \t]", "[\"'][ \t]", "\\\\[\"'][ \t]")
     quoted = _lookbehinds(end + gap + "[:=]" for end in ends for gap in between)
+    # A cheap look at the one character before the ":" or "=" first.
+    last = "".join(sorted({end[-1] for end in ends if not end.endswith("]")})) + "0-9"
+    label_sep = rf"(?<=[{last}][:=])(?:{plain})|(?<=[\"' \t][:=])(?:{quoted})"
     secretish = r"(?i:pass|secret|token|key|auth|cred|pwd|sig)"
+    # Every alternative starts with one literal character: only then does the regex
+    # engine skip, in C, the positions where none of them stands (a class such as
+    # "[:=]" first makes the whole search several times slower).
     return "|".join(
         (
-            r"[A-Za-z0-9_+/=.~$-]{16}",  # long enough to be a token
+            *_token_gate(),
             r"-----BEGIN",
             r"Private-Lines",
             r"://[^\s@<>\"']{1,600}@",
             r"login[ \t\r\n]",
             r"B(?:earer|EARER|asic|ASIC)[ \t]",
-            rf"[:=](?:{plain}|{quoted})",
-            rf"[?&](?=[\w.-]{{0,40}}?{secretish}[\w.-]{{0,20}}=)",
+            rf":(?:{label_sep})",
+            rf"=(?:{label_sep})",
+            *(rf"{sep}(?=[\w.-]{{0,40}}?{secretish}[\w.-]{{0,20}}=)" for sep in ("\\?", "&")),
             rf"--(?=[\w-]{{0,40}}?{secretish})",
         )
     )
 
 
 _SHORTEST_DEFAULT_MATCH = 5  # "pwd=x"
+# Without a space or a symbol only a token of 20+ characters can match (AKIA..., dapi...).
+_SHORTEST_PLAIN_MATCH = 20
 
 
 @functools.lru_cache(maxsize=1)
@@ -366,10 +434,11 @@ def text_redactor(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Call
     # One search tells the rare strings that may hold a secret from the rest; only those
     # pay for the rules, applied one after the other in their order.
     search = _trigger().search
-    shortest = _SHORTEST_DEFAULT_MATCH
+    shortest, plain = _SHORTEST_DEFAULT_MATCH, _SHORTEST_PLAIN_MATCH
 
     def redact_defaults(text: str) -> str:
-        if len(text) < shortest or search(text) is None:
+        size = len(text)
+        if size < shortest or (size < plain and text.isalnum()) or search(text) is None:
             return text  # cheap first: most keys are short words
         for sub, replace in subs:
             text = sub(replace, text)

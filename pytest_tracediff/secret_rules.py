@@ -22,7 +22,11 @@ TOKEN_RULES: tuple[tuple[str, str, str], ...] = (
     ("anthropic-key", r"sk-ant-(?:api|admin|sid|oat)\d\d-[A-Za-z0-9_-]{20,250}", "gitleaks: anthropic-api-key"),
     ("openrouter-key", r"sk-or-v1-[a-f0-9]{64}", "github: OpenRouter"),
     ("langfuse-key", r"sk-lf-[a-f0-9-]{36}", "github: Langfuse"),
-    ("openai-key", r"sk-(?:proj-|svcacct-|admin-|None-)?(?=[A-Za-z0-9_-]{0,250}?\d)[A-Za-z0-9_-]{20,250}", "gitleaks: openai-api-key"),
+    (
+        "openai-key",
+        r"sk-(?:proj-|svcacct-|admin-|None-)?(?=[A-Za-z0-9_-]{0,250}?\d)[A-Za-z0-9_-]{20,250}",
+        "gitleaks: openai-api-key",
+    ),
     ("elevenlabs-key", r"sk_[a-f0-9]{48}", "github: ElevenLabs"),
     ("xai-key", r"xai-[A-Za-z0-9]{70,90}", "gitleaks: xai-api-key"),
     ("perplexity-key", r"pplx-[A-Za-z0-9]{40,56}", "gitleaks: perplexity-api-key"),
@@ -40,10 +44,18 @@ TOKEN_RULES: tuple[tuple[str, str, str], ...] = (
     ("fireworks-key", r"fw_[A-Za-z0-9]{24,32}", "github: Fireworks AI"),
     ("noukai-key", r"nk_(?:live_|test_)?(?=[A-Za-z0-9_-]{0,64}?\d)[A-Za-z0-9_-]{16,64}", "noukai SDK docs"),
     ("google-api-key", r"AIza[0-9A-Za-z_-]{35}", "gitleaks: gcp-api-key"),
-    ("google-oauth", r"ya29\.[0-9A-Za-z_-]{20,2048}|GOCSPX-[0-9A-Za-z_-]{20,40}|1//0[0-9A-Za-z_-]{40,512}", "github: Google OAuth"),
+    (
+        "google-oauth",
+        r"ya29\.[0-9A-Za-z_-]{20,2048}|GOCSPX-[0-9A-Za-z_-]{20,40}|1//0[0-9A-Za-z_-]{40,512}",
+        "github: Google OAuth",
+    ),
     # Cloud and infrastructure
     ("aws-key-id", r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}", "gitleaks: aws-access-token"),
-    ("aws-session-token", r"(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/=]{60,4096}", "github: AWS temporary credentials"),
+    (
+        "aws-session-token",
+        r"(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/=]{60,4096}",
+        "github: AWS temporary credentials",
+    ),
     ("aws-bedrock-key", r"ABSK[A-Za-z0-9+/]{100,300}={0,2}", "github: Amazon Bedrock"),
     ("azure-ad-client-secret", r"[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}", "gitleaks: azure-ad-client-secret"),
     ("alibaba-key-id", r"LTAI[A-Za-z0-9]{20}", "gitleaks: alibaba-access-key-id"),
@@ -54,7 +66,11 @@ TOKEN_RULES: tuple[tuple[str, str, str], ...] = (
     ("cloudflare-origin-ca-key", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}", "gitleaks: cloudflare-origin-ca-key"),
     ("vault-token", r"hv[sbr]\.[A-Za-z0-9_-]{24,250}", "gitleaks: vault-service-token"),
     ("terraform-token", r"[a-z0-9]{14}\.atlasv1\.[a-z0-9_=-]{60,70}", "gitleaks: hashicorp-tf-api-token"),
-    ("doppler-token", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}", "gitleaks: doppler-api-token"),
+    (
+        "doppler-token",
+        r"dp\.(?:pt|st|sa|ct|scim|audit)\.(?:[a-z0-9_-]{1,40}\.)?[A-Za-z0-9]{40,44}",
+        "gitleaks: doppler-api-token",
+    ),
     ("pulumi-token", r"pul-[a-f0-9]{40}", "gitleaks: pulumi-api-token"),
     ("planetscale-token", r"pscale_(?:tkn|oauth|pw)_[A-Za-z0-9=._-]{32,64}", "gitleaks: planetscale-api-token"),
     ("supabase-key", r"sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{31,64}", "github: Supabase"),
@@ -64,7 +80,11 @@ TOKEN_RULES: tuple[tuple[str, str, str], ...] = (
     ("tailscale-key", r"tskey-[a-z]{0,8}-?[A-Za-z0-9]{10,20}-[A-Za-z0-9]{20,40}", "github: Tailscale"),
     ("dynatrace-token", r"dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}", "gitleaks: dynatrace-api-token"),
     ("new-relic-key", r"NR(?:AK|JS|II|AA)-[A-Za-z0-9_-]{19,32}|[a-f0-9]{36}NRAL", "gitleaks: new-relic-user-api-key"),
-    ("grafana-token", r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,400}={0,2}|eyJrIjoi[A-Za-z0-9]{70,400}={0,2}", "gitleaks: grafana-service-account-token"),
+    (
+        "grafana-token",
+        r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|glc_[A-Za-z0-9+/]{32,400}={0,2}|eyJrIjoi[A-Za-z0-9]{70,400}={0,2}",
+        "gitleaks: grafana-service-account-token",
+    ),
     ("sentry-token", r"sntry[us]_[A-Za-z0-9+/=_.-]{64,400}", "gitleaks: sentry-user-token"),
     ("sentry-dsn", r"https?://[a-f0-9]{32}@[a-z0-9.-]{0,64}sentry\.io/\d{1,20}", "github: Sentry DSN"),
     ("octopus-key", r"API-[A-Z0-9]{26}", "gitleaks: octopus-deploy-api-key"),
@@ -76,7 +96,11 @@ TOKEN_RULES: tuple[tuple[str, str, str], ...] = (
     ("openshift-token", r"sha256~[A-Za-z0-9_-]{43}", "gitleaks: openshift-user-token"),
     # Source hosting and package registries
     ("github-token", r"gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}", "gitleaks: github-pat"),
-    ("gitlab-token", r"gl(?:pat|dt|rt|ptt|cbt|imt|ft|oas|soat|ffct|agent|wt|cs)-[A-Za-z0-9_.-]{20,80}|GR1348941[A-Za-z0-9_-]{20}", "gitleaks: gitlab-pat"),
+    (
+        "gitlab-token",
+        r"gl(?:pat|dt|rt|ptt|cbt|imt|ft|oas|soat|ffct|agent|wt|cs)-[A-Za-z0-9_.-]{20,80}|GR1348941[A-Za-z0-9_-]{20}",
+        "gitleaks: gitlab-pat",
+    ),
     ("bitbucket-token", r"ATBB[A-Za-z0-9_=.-]{32,64}|ATCTT3[A-Za-z0-9_=.-]{150,250}", "github: Bitbucket"),
     ("atlassian-token", r"ATATT3[A-Za-z0-9_=.-]{150,250}", "gitleaks: atlassian-api-token"),
     ("npm-token", r"npm_[A-Za-z0-9]{36}", "gitleaks: npm-access-token"),
@@ -90,10 +114,26 @@ TOKEN_RULES: tuple[tuple[str, str, str], ...] = (
     ("readme-key", r"rdme_[a-z0-9]{70}", "gitleaks: readme-api-token"),
     ("prefect-key", r"pnu_[A-Za-z0-9]{36}", "gitleaks: prefect-api-token"),
     # Messaging and collaboration
-    ("slack-token", r"xox[abprse]-[A-Za-z0-9-]{10,250}|xoxe\.xox[bp]-\d-[A-Za-z0-9]{100,300}|xapp-\d-[A-Za-z0-9-]{10,250}", "gitleaks: slack-bot-token"),
-    ("slack-webhook", r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,250}", "gitleaks: slack-webhook-url"),
-    ("discord-webhook", r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{10,20}/[A-Za-z0-9_-]{40,100}", "github: Discord"),
-    ("discord-bot-token", r"[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}", "detect-secrets: DiscordBotTokenDetector"),
+    (
+        "slack-token",
+        r"xox[abprse]-[A-Za-z0-9-]{10,250}|xoxe\.xox[bp]-\d-[A-Za-z0-9]{100,300}|xapp-\d-[A-Za-z0-9-]{10,250}",
+        "gitleaks: slack-bot-token",
+    ),
+    (
+        "slack-webhook",
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,250}",
+        "gitleaks: slack-webhook-url",
+    ),
+    (
+        "discord-webhook",
+        r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{10,20}/[A-Za-z0-9_-]{40,100}",
+        "github: Discord",
+    ),
+    (
+        "discord-bot-token",
+        r"[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}",
+        "detect-secrets: DiscordBotTokenDetector",
+    ),
     ("teams-webhook", r"webhook\.office\.com/webhookb2/[A-Za-z0-9@/_-]{40,400}", "gitleaks: microsoft-teams-webhook"),
     ("telegram-bot-token", r"\d{5,16}:A[A-Za-z0-9_-]{34}", "detect-secrets: TelegramBotTokenDetector"),
     ("twilio-key", r"SK[0-9a-fA-F]{32}", "gitleaks: twilio-api-key"),
@@ -116,7 +156,11 @@ TOKEN_RULES: tuple[tuple[str, str, str], ...] = (
     ("facebook-token", r"EAA[BCDGIMQUZ][A-Za-z0-9]{60,400}", "gitleaks: facebook-access-token"),
     ("mapbox-token", r"sk\.eyJ[A-Za-z0-9_-]{50,400}\.[A-Za-z0-9_-]{20,50}", "gitleaks: mapbox-api-token"),
     # Payments
-    ("stripe-key", r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,250}|whsec_[A-Za-z0-9]{16,64}", "gitleaks: stripe-access-token"),
+    (
+        "stripe-key",
+        r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,250}|whsec_[A-Za-z0-9]{16,64}",
+        "gitleaks: stripe-access-token",
+    ),
     ("square-token", r"sq0(?:atp|csp)-[A-Za-z0-9_-]{22,60}|EAAA[A-Za-z0-9_+=-]{60}", "gitleaks: square-access-token"),
     ("braintree-token", r"access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}", "github: Braintree"),
     ("shopify-token", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", "gitleaks: shopify-access-token"),
@@ -141,12 +185,14 @@ STRONG_WORDS = frozenset(
         *("password", "passwd", "passphrase", "passcode", "pwd", "secret", "secrets", "apikey"),
         *("credential", "credentials", "creds", "authorization", "cookie", "cookies", "dsn"),
         *("privatekey", "secretkey", "accesskey", "accesstoken", "authtoken", "apitoken", "bearertoken"),
-        *("refreshtoken", "idtoken", "sessiontoken", "clientsecret", "connectionstring", "connstr"),
+        *("refreshtoken", "idtoken", "sessiontoken", "clientsecret", "connectionstring", "connstr", "authkey"),
     }
 )
 """Last words whose key holds a secret, whatever the value looks like."""
 
-WEAK_WORDS = frozenset({"token", "key", "auth", "signature", "sig", "sessionid", "jsessionid", "phpsessid", "pat"})
+WEAK_WORDS = frozenset(
+    {"token", "key", "auth", "signature", "sig", "sessionid", "jsessionid", "phpsessid", "pat", "sas", "webhook"}
+)
 """Last words whose key holds a secret only when the value looks like one (``token: 464``)."""
 
 KEY_QUALIFIERS = frozenset(
@@ -212,7 +258,7 @@ METADATA_WORDS = frozenset(
 SECRET_URL_WORDS = frozenset(
     {
         *("database", "db", "redis", "mongo", "mongodb", "postgres", "postgresql", "pg", "mysql"),
-        *("amqp", "broker", "rabbitmq", "celery", "cache", "sqlalchemy", "connection", "elasticsearch"),
+        *("amqp", "broker", "rabbitmq", "celery", "cache", "sqlalchemy", "connection", "elasticsearch", "webhook"),
     }
 )
 """Words that make ``*_url`` a connection string with a password: ``DATABASE_URL``."""
@@ -235,3 +281,41 @@ AUTH_SCHEMES = (
     r"|AWS4-HMAC-SHA256|AWS|HMAC|MAC|DPoP|Key|Hawk"
 )
 """``Authorization:`` schemes whose credential follows."""
+
+TOKEN_GATES: dict[str, tuple[str, ...]] = {
+    "aws-key-id": (r"A(?:KIA|SIA|BIA|CCA|3T)",),
+    "aws-session-token": (r"IQoJb3JpZ2luX2Vj", r"F[wQ]oGZXIvYXdz"),
+    "azure-ad-client-secret": (r"Q~(?<=\dQ~)",),
+    "digitalocean-token": (r"_v1_(?<=do[opr]_v1_)",),
+    "databricks-token": (r"dapi",),
+    "vault-token": (r"\.(?<=hv[sbr]\.)",),
+    "terraform-token": (r"\.atlasv1\.",),
+    "fly-token": (r"_(?<=fo1_)", r"_(?<=fm[12]_)", r"_(?<=fm[12][ar]_)"),
+    "new-relic-key": (r"-(?<=NR[A-Z]{2}-)", r"NRAL"),
+    "sentry-token": (r"_(?<=sntry[us]_)",),
+    "sentry-dsn": (r"://(?<=https://)[a-f0-9]{32}@", r"://(?<=http://)[a-f0-9]{32}@"),
+    "sonar-token": (r"_(?<=sq[pua]_)",),
+    "github-token": (r"_(?<=gh[pousr]_)", r"_(?<=github_)pat_"),
+    "gitlab-token": (
+        r"-(?<=gl[a-z]{2}-)",
+        r"-(?<=gl[a-z]{3}-)",
+        r"-(?<=gl[a-z]{4}-)",
+        r"-(?<=gl[a-z]{5}-)",
+        "GR1348941",
+    ),
+    "slack-token": (r"-(?<=xox[abprse]-)", r"\.(?<=xoxe\.)", r"-(?<=xapp-)"),
+    "slack-webhook": (r"\.(?<=hooks\.)slack\.com/",),
+    "discord-webhook": (r"/api/webhooks/",),
+    "discord-bot-token": (r"\.(?<=[A-Za-z0-9_-]{23}\.)[A-Za-z0-9_-]{6,7}\.",),
+    "telegram-bot-token": (r":(?<=\d{5}:)A",),
+    "mailchimp-key": (r"-us(?<=[0-9a-f]{32}-us)",),
+    "airtable-token": (r"\.(?<=pat[A-Za-z0-9]{14}\.)",),
+    "stripe-key": (r"_(?<=[sr]k_)(?:live|test)_", r"_(?<=whsec_)"),
+    "shopify-token": (r"_(?<=shp[a-z]{2}_)",),
+    "google-oauth": (r"\.(?<=ya29\.)", r"GOCSPX-", r"//0(?<=1//0)"),
+    "yandex-key": (r"AQVN", r"YC(?=[A-Za-z0-9_-]{38})"),
+    "twilio-key": (r"SK(?=[0-9a-fA-F]{32})",),
+    "easypost-key": (r"EZ[AT]K",),
+}
+"""Hand-written gates for the formats whose literal prefix is all lowercase or absent:
+each starts with a character that is not a lowercase letter (see ``redact._token_gate``)."""
