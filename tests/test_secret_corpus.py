@@ -795,3 +795,10 @@ def every_rule(text: str) -> str:
     for sub, replace in default_rules():
         text = sub(replace, text)
     return text
+
+
+def test_hashes_are_kept_and_uuids_are_left_to_the_maskers() -> None:
+    """A git SHA or a digest is no secret; a UUID is masked as volatile, not redacted."""
+    sha, uuid = "9fceb02d0ae598e95dc970b74767f19372d61af8", "123e4567-e89b-12d3-a456-426614174000"
+    step = Trace(steps=[Step(step_id="a", input={"commit": sha, "token": sha, "run": f"run {uuid}"})]).normalized()
+    assert step.steps[0].input == {"commit": sha, "run": "run <uuid>", "token": "<redacted>"}
