@@ -32,11 +32,12 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from . import secret_rules as rules
 
 REDACTED = "<redacted>"
+_T = TypeVar("_T")
 
 NONE, WEAK, STRONG = 0, 1, 2
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -119,6 +120,7 @@ def _is_schema(value: Any) -> bool:
 
 
 def _weak_value_is_secret(value: Any) -> bool:
+    """Whether the value of a weak key (``token``, ``auth``) is a secret: not ``464``."""
     if isinstance(value, str):
         return looks_random(value)
     if isinstance(value, (list, tuple)):  # an ("user", "password") auth pair
@@ -208,8 +210,12 @@ def _token_gate() -> list[str]:
         for branch in _branches(regex):
             match = _LITERAL_PREFIX.match(branch)
             literal = re.sub(r"\\(.)", r"\1", match.group(0)) if match else ""
-            # A prefix shorter than 3 characters, or all lowercase, needs a TOKEN_GATES entry.
-            anchor = next(i for i, char in enumerate(literal) if not char.islower() and len(literal) >= 3)
+            # Anchor at a separator ("sk-", "hvs.") or else at a capital or digit ("AKIA"): rarer
+            # in prose than letters. A prefix shorter than 3 characters, or all lowercase,
+            # needs a TOKEN_GATES entry.
+            assert len(literal) >= 3, name
+            separators = [i for i, char in enumerate(literal) if char in "-_.:/~$"]
+            anchor = separators[0] if separators else next(i for i, c in enumerate(literal) if not c.islower())
             before, rest = re.escape(literal[: anchor + 1]), re.escape(literal[anchor + 1 :])
             pieces.append(f"{re.escape(literal[anchor])}(?<={before}){rest}" if anchor else before + rest)
     # One alternative per first character: at a position where one of them stands, the
@@ -326,23 +332,21 @@ DEFAULT_SECRET_PATTERNS: tuple[str, ...] = tuple(rx for rx, _ in _RULE_SOURCES)
 """The default value rules' regexes, in the order they are applied."""
 
 
-def _width(regex: str) -> int:
-    """Characters matched by a regex made of literals, escapes and ``[...]`` classes only."""
-    width, i = 0, 0
+def _atoms(regex: str) -> list[str]:
+    """The one-character parts of a regex made of literals, escapes and ``[...]`` classes."""
+    atoms, i = [], 0
     while i < len(regex):
-        if regex[i] == "[":
-            i = regex.index("]", i + 2)
-        elif regex[i] == "\\":
-            i += 1
-        width, i = width + 1, i + 1
-    return width
+        end = regex.index("]", i + 2) + 1 if regex[i] == "[" else i + 2 if regex[i] == "\\" else i + 1
+        atoms.append(regex[i:end])
+        i = end
+    return atoms
 
 
 def _lookbehinds(tails: Iterable[str]) -> str:
     """``(?<=...)`` alternatives for ``tails``, grouped by width as ``re`` requires."""
     by_width: dict[int, list[str]] = {}
     for tail in tails:
-        by_width.setdefault(_width(tail), []).append(tail)
+        by_width.setdefault(len(_atoms(tail)), []).append(tail)
     return "|".join(f"(?<={'|'.join(group)})" for _, group in sorted(by_width.items()))
 
 
@@ -366,12 +370,13 @@ def _build_trigger() -> str:
     # signature256, X-Hub-Signature-256, api_key_2: a number after the secret word.
     ends += [f"[dehilnrsty]{sep}{'[0-9]' * n}" for sep in ("", "-", "_") for n in (1, 2, 3)]
     ends += [f"[DEHILNRSTY]{sep}{'[0-9]' * n}" for sep in ("", "-", "_") for n in (1, 2, 3)]
-    plain = _lookbehinds(end + "[:=]" for end in ends)
-    between = ("[\"']", "\\\\[\"']", "[ \t]", "[\"'][ \t]", "\\\\[\"'][ \t]")
-    quoted = _lookbehinds(end + gap + "[:=]" for end in ends for gap in between)
-    # A cheap look at the one character before the ":" or "=" first.
-    last = "".join(sorted({end[-1] for end in ends if not end.endswith("]")})) + "0-9"
-    label_sep = rf"(?<=[{last}][:=])(?:{plain})|(?<=[\"' \t][:=])(?:{quoted})"
+    # Per gap between the label and the ":" or "=" (none, a quote, a space), a cheap look
+    # at the label's last two characters first, then at the whole of its end.
+    gaps = ("", "[\"']", "\\\\[\"']", "[ \t]", "[\"'][ \t]", "\\\\[\"'][ \t]")
+    last_two = "|".join(sorted({"".join(_atoms(end)[-2:]) for end in ends}))
+    label_sep = "|".join(
+        f"(?<=(?:{last_two}){gap}[:=])(?:{_lookbehinds(end + gap + '[:=]' for end in ends)})" for gap in gaps
+    )
     secretish = r"(?i:pass|secret|token|key|auth|cred|pwd|sig)"
     # Every alternative starts with one literal character: only then does the regex
     # engine skip, in C, the positions where none of them stands (a class such as
@@ -444,9 +449,6 @@ def text_redactor(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Call
             text = sub(replace, text)
         return text
 
-    if not user_subs:
-        return redact_defaults
-
     def redact(text: str) -> str:
         if subs:
             text = redact_defaults(text)
@@ -454,24 +456,27 @@ def text_redactor(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Call
             text = sub(replace, text)
         return text
 
-    return redact
+    # Keys, roles, prompts and labels come back in every step: each is judged once.
+    return _Memo(redact if user_subs else redact_defaults).__getitem__
 
 
-class _KeyCache(dict[str, bool]):
-    """key -> is it a secret's key; looked up with the dict's own ``__getitem__``."""
+class _Memo(dict[str, _T], Generic[_T]):
+    """``text -> f(text)`` for the short texts seen so far, at most ``_LIMIT`` of them;
+    looked up with the dict's own ``__getitem__``."""
 
-    __slots__ = ("_judge",)
-    _LIMIT = 50_000
+    __slots__ = ("_compute",)
+    _LIMIT = 20_000
+    _LONGEST = 256
 
-    def __init__(self, judge: Callable[[str], bool]) -> None:
+    def __init__(self, compute: Callable[[str], _T]) -> None:
         super().__init__()
-        self._judge = judge
+        self._compute = compute
 
-    def __missing__(self, key: str) -> bool:
-        found = self._judge(key)
-        if len(self) < self._LIMIT:
-            self[key] = found
-        return found
+    def __missing__(self, text: str) -> _T:
+        result = self._compute(text)
+        if len(text) <= self._LONGEST and len(self) < self._LIMIT:
+            self[text] = result
+        return result
 
 
 @functools.lru_cache(maxsize=64)
@@ -488,7 +493,7 @@ def key_matcher(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Callab
     def judge(key: str) -> bool:
         return (defaults and key_kind(key) != NONE) or (search is not None and search(key) is not None)
 
-    return _KeyCache(judge).__getitem__
+    return _Memo(judge).__getitem__
 
 
 def redact_text(text: str) -> str:
