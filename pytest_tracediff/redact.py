@@ -211,11 +211,12 @@ def _token_gate() -> list[str]:
             match = _LITERAL_PREFIX.match(branch)
             literal = re.sub(r"\\(.)", r"\1", match.group(0)) if match else ""
             # Anchor at a separator ("sk-", "hvs.") or else at a capital or digit ("AKIA"): rarer
-            # in prose than letters. A prefix shorter than 3 characters, or all lowercase,
-            # needs a TOKEN_GATES entry.
-            assert len(literal) >= 3, name
-            separators = [i for i, char in enumerate(literal) if char in "-_.:/~$"]
-            anchor = separators[0] if separators else next(i for i, c in enumerate(literal) if not c.islower())
+            # in prose than letters.
+            anchors = [i for i, char in enumerate(literal) if char in "-_.:/~$"]
+            anchors += [i for i, char in enumerate(literal) if not char.islower()]
+            if len(literal) < 3 or not anchors:
+                raise ValueError(f"secret rule {name!r}: its prefix is short or lowercase, give it a TOKEN_GATES entry")
+            anchor = anchors[0]
             before, rest = re.escape(literal[: anchor + 1]), re.escape(literal[anchor + 1 :])
             pieces.append(f"{re.escape(literal[anchor])}(?<={before}){rest}" if anchor else before + rest)
     # One alternative per first character: at a position where one of them stands, the
