@@ -24,12 +24,24 @@ SYMBOL = {k: "~" for k in KINDS} | {"step_added": "+", "step_removed": "-"}
 LIMIT = 5
 """Changes shown at default verbosity: with the summary, the line saying how many more
 there are and the golden's path, they fit pytest's 8-line budget."""
-MORE_HINT = "pytest -vv or --trace-artifacts DIR shows all"
+MORE_HINT = "pytest -vv shows all, --trace-artifacts DIR saves them"
+
+@dataclass(frozen=True)
+class _Fit:
+    """How compact the change lines are: longest value shown, step path cut to its last
+    parent, ``(attempt 1)`` left out."""
+
+    values: int | None
+    short_path: bool = False
+    first_attempt: bool = True
+
+
+_FULL = _Fit(None)
+# Tried in order until the lines fit a budget; then changes are left out from the end.
+_SHRINK = (_Fit(80), _Fit(48, first_attempt=False), _Fit(48, True, False), _Fit(28, True, False), _Fit(16, True, False))
 
 _STEP_KINDS = frozenset({"step_added", "step_removed", "status_changed", "error_changed", "attempts_changed"})
 _PAYLOAD_KINDS = frozenset({"input_changed", "output_changed", "error_changed", "attribute_changed"})
-# Shrinking steps when the lines do not fit a budget: (longest value shown, short step paths).
-_SHRINK = ((80, False), (48, False), (48, True), (28, True), (16, True))
 
 
 def _tier(entry: DiffEntry) -> int:
@@ -69,7 +81,9 @@ class Group:
     @property
     def echoes_in_parents(self) -> bool:
         step = self.entry.step
-        return all(e.step is None or (step is not None and step.within(e.step)) for e in self.echoes)
+        return all(
+            e.step is None or (step is not None and (step.within(e.step) or e.step == step)) for e in self.echoes
+        )
 
 
 def group(entries: Sequence[DiffEntry]) -> list[Group]:
@@ -97,7 +111,21 @@ def group(entries: Sequence[DiffEntry]) -> list[Group]:
             groups.append(home)
         else:
             home.echoes.append(entry)
-    return groups
+    return _fold_failure_classes(groups)
+
+
+def _fold_failure_classes(groups: list[Group]) -> list[Group]:
+    """A step's changed ``failure_class`` goes under its changed ``error``, which names
+    the class again (``ConnectionError: ...``): one line for one failure."""
+    errors = {g.entry.step: g for g in groups if g.entry.kind == "error_changed" and g.entry.path == "error"}
+    out: list[Group] = []
+    for g in groups:
+        home = errors.get(g.entry.step) if g.entry.path == "failure_class" else None
+        if home is None:
+            out.append(g)
+        else:
+            home.echoes += [g.entry, *g.echoes]
+    return out
 
 
 def _is_ancestor(candidate: StepRef | None, of: StepRef | None) -> bool:
@@ -160,19 +188,27 @@ def render_lines(
     groups = group(entries)
     if verbose:
         for g in groups:
-            lines.append(_line(g.entry, value_limit=None, short_path=False))
-            lines.extend(f"      = echo: {_where(e.step, False)} {e.path or e.kind}" for e in g.echoes)
+            lines.append(_line(g.entry, _FULL))
+            lines.extend(f"      = echo: {_where(e.step, _FULL)} {e.path or e.kind}" for e in g.echoes)
         return lines
-    shown = groups[:limit]
-    for value_limit, short_path in _SHRINK:
-        body = [_line(g.entry, value_limit, short_path) + _echo_note(g) for g in shown]
-        if budget is None or _size(lines, body, groups, shown, hint) <= budget:
-            break
-    while budget is not None and len(shown) > 1 and _size(lines, body, groups, shown, hint) > budget:
-        shown, body = shown[:-1], body[:-1]
+    # The most readable lines that show as many changes as any fit does (3 are enough).
+    tries = [_fitting(lines, groups[:limit], fit, groups, budget, hint) for fit in _SHRINK]
+    wanted = min(3, max(len(shown) for shown, _ in tries))
+    shown, body = next((shown, body) for shown, body in tries if len(shown) >= wanted)
     lines += body
     more = _more_line(groups, len(shown), hint)
     return [*lines, more] if more else lines
+
+
+def _fitting(
+    head: list[str], candidates: list[Group], fit: _Fit, groups: list[Group], budget: int | None, hint: str
+) -> tuple[list[Group], list[str]]:
+    """The leading ``candidates`` whose lines (at least one) fit ``budget``, and those lines."""
+    body = [_line(g.entry, fit) + _echo_note(g) for g in candidates]
+    shown = candidates
+    while budget is not None and len(shown) > 1 and _size(head, body, groups, shown, hint) > budget:
+        shown, body = shown[:-1], body[:-1]
+    return shown, body
 
 
 def _size(head: list[str], body: list[str], groups: list[Group], shown: list[Group], hint: str) -> int:
@@ -187,7 +223,7 @@ def _more_line(groups: list[Group], shown: int, hint: str) -> str:
     echoes = sum(len(g.echoes) for g in hidden)
     n = len(hidden)
     also = f" (+{echoes} echo{'es' if echoes != 1 else ''})" if echoes else ""
-    return f"  ... {n} more change{'s' if n != 1 else ''}{also}: {hint}"
+    return f"  ... {n} more{also}: {hint}"
 
 
 def _echo_note(g: Group) -> str:
@@ -198,21 +234,20 @@ def _echo_note(g: Group) -> str:
     return f" (+{n} echo{'es' if n != 1 else ''} {where})"
 
 
-def _where(step: StepRef | None, short_path: bool) -> str:
+def _where(step: StepRef | None, fit: _Fit) -> str:
     if step is None:
         return "run"
-    if short_path and step.parent.count("/") >= 1:
+    if fit.short_path and step.parent.count("/") >= 1:
         step = replace(step, parent="…/" + step.parent.rsplit("/", 1)[1])
-    return str(step)
+    return str(step) if fit.first_attempt or step.attempt > 1 else step.name
 
 
-def _line(entry: DiffEntry, value_limit: int | None, short_path: bool) -> str:
-    head = f"  {SYMBOL[entry.kind]} {LABELS[entry.kind][0]}: {_where(entry.step, short_path)}"
+def _line(entry: DiffEntry, fit: _Fit) -> str:
+    head = f"  {SYMBOL[entry.kind]} {LABELS[entry.kind][0]}: {_where(entry.step, fit)}"
     if entry.kind in ("step_added", "step_removed"):
         value = entry.actual if entry.kind == "step_added" else entry.expected
-        limit = None if value_limit is None else value_limit + 20
-        return f"{head} {_show(value, limit)}"
-    return f"{head} {entry.path}: {_show(entry.expected, value_limit)} -> {_show(entry.actual, value_limit)}"
+        return f"{head} {_show(value, None if fit.values is None else fit.values + 20)}"
+    return f"{head} {entry.path}: {_show(entry.expected, fit.values)} -> {_show(entry.actual, fit.values)}"
 
 
 def _show(value: Any, limit: int | None) -> str:
