@@ -223,3 +223,13 @@ def test_history_repeated_in_every_span_reports_one_change_once(
     # The tools node's output, the next agent and chat inputs, the graph's output.
     assert lines[1] == "5 changes: 2 inputs changed, 3 outputs changed"
     assert not any("more change" in line for line in lines)
+
+
+def test_ini_option_keeps_tracebacks(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_agent=TEST_AGENT)
+    pytester.makeini("[pytest]\ntrace_snapshot_keep_tracebacks = true\n")
+    set_variant(pytester, raises=True)
+    pytester.runpytest(UPDATE).assert_outcomes(passed=1)
+    golden = (pytester.path / "__trace_snapshots__" / "test_agent" / "test_agent.trace.json").read_text()
+    assert "Traceback (most recent call last):" in golden and "line 1099" in golden

@@ -91,7 +91,7 @@ def group(entries: Sequence[DiffEntry]) -> list[Group]:
 
     An entry echoes a higher-ranked one with the same old and new values when it is on
     an ancestor step (or the run), or, for payload values that are not trivially
-    shared, on any step: a later step's message history carries the value on.
+    shared, on any other step: a later step's message history carries the value on.
     """
     order = sorted(
         range(len(entries)),
@@ -104,7 +104,14 @@ def group(entries: Sequence[DiffEntry]) -> list[Group]:
         key = (_value_key(entry.expected), _value_key(entry.actual))
         candidates = by_values.setdefault(key, [])
         anywhere = entry.kind in _PAYLOAD_KINDS and not (_trivial(entry.expected) and _trivial(entry.actual))
-        home = next((g for g in candidates if anywhere or _is_ancestor(entry.step, g.entry.step)), None)
+        home = next(
+            (
+                g
+                for g in candidates
+                if (anywhere and g.entry.step != entry.step) or _is_ancestor(entry.step, g.entry.step)
+            ),
+            None,
+        )
         if home is None:
             home = Group(entry)
             candidates.append(home)

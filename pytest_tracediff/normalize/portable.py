@@ -29,7 +29,8 @@ _CHAIN_LINES = frozenset(
 
 
 def drop_tracebacks(text: str) -> str:
-    """``text`` with each traceback's header and frames removed, its exception lines kept."""
+    """``text`` with each traceback's header, frames, chaining sentences and blank lines
+    removed; its exception lines (type and message) kept."""
     if TRACEBACK_HEAD not in text:
         return text
     kept: list[str] = []
@@ -44,11 +45,9 @@ def drop_tracebacks(text: str) -> str:
         if in_frames and (not line.strip() or line[:1].isspace()):
             continue
         in_frames = False
-        if line.strip() in _CHAIN_LINES:
-            continue
-        if line.strip() or (kept and kept[-1]):
+        if line.strip() and line.strip() not in _CHAIN_LINES:  # blank lines only spaced out the frames
             kept.append(line)
-    return "\n".join(kept).strip("\n")
+    return "\n".join(kept)
 
 
 def _components(path: str) -> int:
