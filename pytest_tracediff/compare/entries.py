@@ -48,14 +48,15 @@ class StepRef:
 
     ``occurrence`` numbers a step whose parent, id and loop index repeat in the trace
     (three ``chat planner-v1`` calls under one agent): ``chat planner-v1 #2``. It is
-    None for a step that occurs once, which is nearly every step.
+    None for a step that occurs once, which is nearly every step. It labels, it does not
+    identify: refs that differ only in it compare equal (``same`` tells them apart).
     """
 
     step_id: str
     attempt: int
     parent: str = ""
     loop_index: int | None = None
-    occurrence: int | None = None
+    occurrence: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.name} (attempt {self.attempt})"
@@ -77,6 +78,10 @@ class StepRef:
         """Whether ``other`` is an ancestor of this step (by parent path)."""
         path = f"{other.parent}/{other.step_id}" if other.parent else other.step_id
         return self.parent == path or self.parent.startswith(path + "/")
+
+    def same(self, other: StepRef | None) -> bool:
+        """The very same step: equal, and the same occurrence."""
+        return other is not None and self == other and self.occurrence == other.occurrence
 
     @classmethod
     def of(cls, step: Step, occurrence: int | None = None) -> StepRef:

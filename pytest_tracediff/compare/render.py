@@ -82,7 +82,7 @@ class Group:
     def echoes_in_parents(self) -> bool:
         step = self.entry.step
         return all(
-            e.step is None or (step is not None and (step.within(e.step) or e.step == step)) for e in self.echoes
+            e.step is None or (step is not None and (step.within(e.step) or step.same(e.step))) for e in self.echoes
         )
 
 
@@ -108,7 +108,7 @@ def group(entries: Sequence[DiffEntry]) -> list[Group]:
             (
                 g
                 for g in candidates
-                if (anywhere and g.entry.step != entry.step) or _is_ancestor(entry.step, g.entry.step)
+                if (anywhere and not _same_step(g.entry.step, entry.step)) or _is_ancestor(entry.step, g.entry.step)
             ),
             None,
         )
@@ -124,15 +124,22 @@ def group(entries: Sequence[DiffEntry]) -> list[Group]:
 def _fold_failure_classes(groups: list[Group]) -> list[Group]:
     """A step's changed ``failure_class`` goes under its changed ``error``, which names
     the class again (``ConnectionError: ...``): one line for one failure."""
-    errors = {g.entry.step: g for g in groups if g.entry.kind == "error_changed" and g.entry.path == "error"}
+    def key(step: StepRef | None) -> tuple[StepRef | None, int | None]:
+        return (step, None if step is None else step.occurrence)
+
+    errors = {key(g.entry.step): g for g in groups if g.entry.kind == "error_changed" and g.entry.path == "error"}
     out: list[Group] = []
     for g in groups:
-        home = errors.get(g.entry.step) if g.entry.path == "failure_class" else None
+        home = errors.get(key(g.entry.step)) if g.entry.path == "failure_class" else None
         if home is None:
             out.append(g)
         else:
             home.echoes += [g.entry, *g.echoes]
     return out
+
+
+def _same_step(a: StepRef | None, b: StepRef | None) -> bool:
+    return a is None and b is None or (a is not None and a.same(b))
 
 
 def _is_ancestor(candidate: StepRef | None, of: StepRef | None) -> bool:
