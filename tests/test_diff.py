@@ -216,7 +216,8 @@ def test_one_inserted_step_is_one_entry(ids: list[str], position: int, new_id: s
     repeated = any(s.step_id == new_id for s in steps)  # then labelled by occurrence: "fetch #3"
     occurrence = 1 + sum(s.step_id == new_id for s in steps[:position]) if repeated else None
     assert entry.step == StepRef(new_id, 1)
-    assert entry.step is not None and entry.step.occurrence == occurrence
+    assert entry.step is not None
+    assert entry.step.occurrence == occurrence
     assert entry.actual["output"] == {"extra": True}
 
 

@@ -507,7 +507,8 @@ def _real_traceback() -> str:
 
 def test_tracebacks_keep_exception_lines_only() -> None:
     text = _real_traceback()
-    assert 'File "' in text and ", line " in text
+    assert 'File "' in text
+    assert ", line " in text
     step = one_step(status=StepStatus.FAILED, error=text)
     assert step.error == (
         "json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)\n"
@@ -520,7 +521,8 @@ def test_keep_tracebacks_keeps_frames_with_portable_paths() -> None:
     options = NormalizeOptions(keep_tracebacks=True)
     trace = Trace(steps=[Step(step_id="s", error=_real_traceback())])
     error = trace.normalized(options).steps[0].error
-    assert error is not None and "Traceback (most recent call last):" in error
+    assert error is not None
+    assert "Traceback (most recent call last):" in error
     assert 'File "<stdlib>/json/__init__.py", line' in error
     assert trace.normalized(options).normalized(options) == trace.normalized(options)
 

@@ -17,7 +17,7 @@ TOOL = "invoke_agent weather_agent/running tools/execute_tool get_weather"
 # history (as JSON text, like an OpenTelemetry attribute), two calls of the same chat
 # model, and a tool under "running tools" whose arguments and result are JSON text.
 # variant.json switches the behaviour between runs.
-CONFTEST = '''
+CONFTEST = """
 import json, pathlib
 import pytest
 from pytest_tracediff import Step, StepStatus, Trace
@@ -76,7 +76,7 @@ def agent_run():
             Step(**chat, input=json.dumps(history[:-1]), output=json.dumps(reply)),
         ],
     )
-'''
+"""
 
 TEST_AGENT = """
 from conftest import agent_run
@@ -135,14 +135,16 @@ def test_changed_tool_argument_is_on_screen(project: pytest.Pytester) -> None:
 
 def test_inserted_tool_call_is_on_screen(project: pytest.Pytester) -> None:
     lines = failing_explanation(project, insert=True)
-    assert lines[2].startswith("+ step added: ") and "/running tools/execute_tool get_time" in lines[2]
+    assert lines[2].startswith("+ step added: ")
+    assert "/running tools/execute_tool get_time" in lines[2]
     assert '"status": "completed"' in lines[2]
 
 
 def test_changed_leaf_output_is_on_screen(project: pytest.Pytester) -> None:
     lines = failing_explanation(project, forecast="rainy")
     assert on_screen(lines, "/execute_tool get_weather", 'output.forecast: "sunny" -> "rainy"'), "\n".join(lines)
-    assert lines[2].startswith("~ output changed:") and lines[2].endswith("echoes elsewhere)")
+    assert lines[2].startswith("~ output changed:")
+    assert lines[2].endswith("echoes elsewhere)")
 
 
 def test_raising_tool_is_on_screen_without_its_traceback(project: pytest.Pytester) -> None:
@@ -155,7 +157,8 @@ def test_raising_tool_is_on_screen_without_its_traceback(project: pytest.Pyteste
     actual.assert_outcomes(passed=1)
     golden = (project.path / "__trace_snapshots__" / "test_agent" / "test_agent.trace.json").read_text()
     assert "weather service unreachable" in golden
-    assert "Traceback" not in golden and "line 1099" not in golden
+    assert "Traceback" not in golden
+    assert "line 1099" not in golden
 
 
 def test_repeated_steps_are_told_apart(project: pytest.Pytester) -> None:
@@ -232,4 +235,5 @@ def test_ini_option_keeps_tracebacks(pytester: pytest.Pytester) -> None:
     set_variant(pytester, raises=True)
     pytester.runpytest(UPDATE).assert_outcomes(passed=1)
     golden = (pytester.path / "__trace_snapshots__" / "test_agent" / "test_agent.trace.json").read_text()
-    assert "Traceback (most recent call last):" in golden and "line 1099" in golden
+    assert "Traceback (most recent call last):" in golden
+    assert "line 1099" in golden

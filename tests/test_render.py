@@ -71,7 +71,8 @@ def test_repeated_values_in_later_steps_are_echoes() -> None:
         entry("output_changed", TOOL, "output", "sunny in Oslo", "rainy in Oslo"),
     ]
     (only,) = group(entries)
-    assert only.entry.step == TOOL and only.echoes == [entries[0]]
+    assert only.entry.step == TOOL
+    assert only.echoes == [entries[0]]
     assert render_lines(entries)[1].endswith("(+1 echo elsewhere)")
 
 
@@ -103,7 +104,8 @@ def test_budget_shrinks_values_and_paths_before_leaving_changes_out() -> None:
     assert len(fitted) == len(full)  # all four still shown, shorter
     assert "…/running tools/execute_tool get_weather output.k0" in fitted[1]
     tight = render_lines(entries, budget=200)
-    assert tight[-1].startswith("  ... ") and len(tight) < len(full)
+    assert tight[-1].startswith("  ... ")
+    assert len(tight) < len(full)
 
 
 def test_failure_class_goes_under_the_error() -> None:
@@ -118,14 +120,17 @@ def test_failure_class_goes_under_the_error() -> None:
 
 
 def test_to_list_is_complete_and_ranked() -> None:
-    a = Trace(steps=[Step(step_id="agent", attributes={"city": "Paris"}), Step(step_id="t", parent="agent", input="Paris")])
-    b = Trace(steps=[Step(step_id="agent", attributes={"city": "Lyon"}), Step(step_id="t", parent="agent", input="Lyon")])
+    a, b = (
+        Trace(steps=[Step(step_id="agent", attributes={"city": city}), Step(step_id="t", parent="agent", input=city)])
+        for city in ("Paris", "Lyon")
+    )
     diff = a.diff(b)
     data = diff.to_list()
     assert len(data) == len(diff) == 2
     by_path = {d["path"]: d for d in data}
     assert by_path["input"]["rank"] == by_path["input"]["echo_group"] == 1
-    assert by_path["attributes.city"]["rank"] == 2 and by_path["attributes.city"]["echo_group"] == 1
+    assert by_path["attributes.city"]["rank"] == 2
+    assert by_path["attributes.city"]["echo_group"] == 1
 
 
 def test_occurrences_label_repeated_steps() -> None:
@@ -133,7 +138,8 @@ def test_occurrences_label_repeated_steps() -> None:
     a = Trace(steps=[Step(step_id="agent"), *chat])
     b = Trace(steps=[Step(step_id="agent"), *chat[:1], chat[1].model_copy(update={"output": "wait"}), *chat[2:]])
     (change,) = a.diff(b)
-    assert change.step is not None and change.step.occurrence == 2
+    assert change.step is not None
+    assert change.step.occurrence == 2
     assert 'agent/chat planner-v1 #2 (attempt 1) output: "act" -> "wait"' in a.diff(b).render()
     assert change.to_dict()["step"] == {"id": "chat planner-v1", "attempt": 1, "parent": "agent", "occurrence": 2}
     added = a.diff(Trace(steps=[*a.steps, Step(step_id="chat planner-v1", parent="agent", output="again")]))

@@ -26,6 +26,7 @@ LIMIT = 5
 there are and the golden's path, they fit pytest's 8-line budget."""
 MORE_HINT = "pytest -vv shows all, --trace-artifacts DIR saves them"
 
+
 @dataclass(frozen=True)
 class _Fit:
     """How compact the change lines are: longest value shown, step path cut to its last
@@ -124,6 +125,7 @@ def group(entries: Sequence[DiffEntry]) -> list[Group]:
 def _fold_failure_classes(groups: list[Group]) -> list[Group]:
     """A step's changed ``failure_class`` goes under its changed ``error``, which names
     the class again (``ConnectionError: ...``): one line for one failure."""
+
     def key(step: StepRef | None) -> tuple[StepRef | None, int | None]:
         return (step, None if step is None else step.occurrence)
 
@@ -139,7 +141,7 @@ def _fold_failure_classes(groups: list[Group]) -> list[Group]:
 
 
 def _same_step(a: StepRef | None, b: StepRef | None) -> bool:
-    return a is None and b is None or (a is not None and a.same(b))
+    return (a is None and b is None) or (a is not None and a.same(b))
 
 
 def _is_ancestor(candidate: StepRef | None, of: StepRef | None) -> bool:

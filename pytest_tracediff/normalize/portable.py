@@ -12,6 +12,7 @@ the default maskers, as ``<tmp-path>``.) Both rewrites are idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import site
@@ -74,17 +75,15 @@ def machine_prefixes(rootdir: str | None = None) -> list[tuple[str, str]]:
     out: dict[str, str] = {}
     for folder, placeholder in found:
         for variant in (folder, os.path.realpath(folder)):
-            variant = variant.rstrip("\\/")
-            if _components(variant) >= 1:
-                out[variant] = placeholder  # later entries (the rootdir) win over earlier ones
+            trimmed = variant.rstrip("\\/")
+            if _components(trimmed) >= 1:
+                out[trimmed] = placeholder  # later entries (the rootdir) win over earlier ones
     return sorted(out.items(), key=lambda item: len(item[0]), reverse=True)
 
 
 def _site_packages() -> Iterable[str]:
-    try:
+    with contextlib.suppress(AttributeError):  # some embedded or old virtualenv site modules lack it
         yield from site.getsitepackages()
-    except AttributeError:  # some embedded or old virtualenv site modules lack it
-        pass
     user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
     if isinstance(user, str):
         yield user
