@@ -133,8 +133,8 @@ def test_compare_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 1
     assert out.splitlines() == [
         f"CHANGED {new}: 2 changes: 1 step added, 1 output changed",
-        "    ~ output changed: pipeline/answer (attempt 1) output.score: 0.5 -> 0.7",
         '    + step added: pipeline/review (attempt 1) {"status": "completed", "attempts": 1, "output": "ok"}',
+        "    ~ output changed: pipeline/answer (attempt 1) output.score: 0.5 -> 0.7",
         "1 trace compared: 1 changed, 0 unchanged",
     ]
     code, out, _ = cli(capsys, "compare", old, new, "--format", "json")
@@ -151,6 +151,8 @@ def test_compare_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         "path": "output.score",
         "expected": 0.5,
         "actual": 0.7,
+        "rank": 2,
+        "echo_group": 2,
     }
     code, out, _ = cli(capsys, "compare", old, new, "--format", "markdown")
     assert code == 1

@@ -213,7 +213,11 @@ def test_one_inserted_step_is_one_entry(ids: list[str], position: int, new_id: s
     b = Trace(steps=[*steps[:position], inserted, *steps[position:]])
     entry = only(a.diff(b))
     assert entry.kind == "step_added"
+    repeated = any(s.step_id == new_id for s in steps)  # then labelled by occurrence: "fetch #3"
+    occurrence = 1 + sum(s.step_id == new_id for s in steps[:position]) if repeated else None
     assert entry.step == StepRef(new_id, 1)
+    assert entry.step is not None
+    assert entry.step.occurrence == occurrence
     assert entry.actual["output"] == {"extra": True}
 
 
@@ -326,7 +330,17 @@ def test_to_list_is_json_serializable() -> None:
         Step(step_id="new"),
         attributes={"k": "v"},
     )
-    data = json.loads(json.dumps(a.diff(b).to_list()))
+    ranked = json.loads(json.dumps(a.diff(b).to_list()))
+    # Most important first: what ran, then outputs, then attributes, then cost and tokens.
+    assert [(d["kind"], d["path"], d["rank"], d["echo_group"]) for d in sorted(ranked, key=lambda d: d["rank"])] == [
+        ("step_removed", "", 1, 1),
+        ("step_added", "", 2, 2),
+        ("output_changed", "output.x", 3, 3),
+        ("attribute_changed", "attributes.k", 4, 4),
+        ("attribute_changed", "cost", 5, 5),
+        ("attribute_changed", "tokens.prompt", 6, 6),
+    ]
+    data = [{k: v for k, v in d.items() if k not in ("rank", "echo_group")} for d in ranked]
     assert {
         "kind": "output_changed",
         "step": {"id": "a", "attempt": 1},

@@ -425,3 +425,141 @@ def test_normalize_is_idempotent_on_a_rich_trace() -> None:
     assert data["steps"][0]["output"] == "<tmp-path> <addr>"
     assert data["steps"][1]["input"] == {"1": "<tok>", "1 #2": "z"}
     assert data["steps"][2]["cost"] == "1.5"
+
+
+# -- JSON text in payloads is data (jsontext.py) --------------------------------
+
+
+def one_step(**fields: Any) -> Step:
+    return Trace(steps=[Step(step_id="s", **fields)]).normalized().steps[0]
+
+
+def test_json_text_in_payloads_is_stored_parsed() -> None:
+    step = one_step(
+        input='{"city": "Paris", "units": "metric"}',
+        output=' [1, {"b": 2}] ',
+        attributes={"gen_ai.tool.call.arguments": '{"q": "{\\"nested\\": [true]}"}'},
+    )
+    assert step.input == {"city": "Paris", "units": "metric"}
+    assert step.output == [1, {"b": 2}]
+    assert step.attributes == {"gen_ai.tool.call.arguments": {"q": {"nested": [True]}}}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"a quoted string"', "42", "true", "null", "[orders] Refunds open", "{'python': 'repr'}", "{}x", "[1, 2"],
+)
+def test_scalars_and_non_json_stay_text(text: str) -> None:
+    assert one_step(output=text).output == text
+
+
+def test_json_text_over_the_size_cap_stays_text() -> None:
+    from pytest_tracediff.normalize.jsontext import MAX_CHARS
+
+    big = json.dumps({"k": "x" * MAX_CHARS})
+    assert one_step(output=big).output == big
+
+
+def test_json_text_is_masked_and_redacted_as_data() -> None:
+    text = json.dumps({"api_key": "abc123", "id": "123e4567-e89b-12d3-a456-426614174000", "path": f"{TMP}/x"})
+    assert one_step(input=text).input == {"api_key": "<redacted>", "id": "<uuid>", "path": "<tmp-path>"}
+    # Text that only looks like JSON is masked as text.
+    broken = '{"id": "123e4567-e89b-12d3-a456-426614174000",}'
+    assert one_step(input=broken).input == '{"id": "<uuid>",}'
+    # A key that looks like JSON stays a key, masked like any other.
+    keyed = {'{"id": "123e4567-e89b-12d3-a456-426614174000"}': 1}
+    assert one_step(output=keyed).output == {'{"id": "<uuid>"}': 1}
+
+
+def test_parsing_json_text_is_idempotent_and_keeps_goldens_stable() -> None:
+    trace = Trace(steps=[Step(step_id="s", input=json.dumps({"m": json.dumps([{"role": "user", "content": "[x]"}])}))])
+    once = trace.normalized()
+    assert once.steps[0].input == {"m": [{"role": "user", "content": "[x]"}]}
+    assert once.normalized() == once
+    assert Trace.from_json(once.to_json()).normalized().to_json() == once.to_json()
+
+
+def test_json_text_changes_diff_as_paths() -> None:
+    a = Trace(steps=[Step(step_id="tool", input=json.dumps({"city": "Paris", "units": "metric"}))])
+    b = Trace(steps=[Step(step_id="tool", input=json.dumps({"city": "Lyon", "units": "metric"}))])
+    (change,) = a.diff(b)
+    assert (change.path, change.expected, change.actual) == ("input.city", "Paris", "Lyon")
+
+
+# -- portable errors and paths (portable.py) ------------------------------------
+
+
+def _real_traceback() -> str:
+    import traceback
+
+    def inner() -> None:
+        json.loads("{broken")
+
+    try:
+        try:
+            inner()
+        except ValueError as exc:
+            raise RuntimeError("could not read the config") from exc
+    except RuntimeError:
+        return traceback.format_exc()
+    raise AssertionError("unreachable")
+
+
+def test_tracebacks_keep_exception_lines_only() -> None:
+    text = _real_traceback()
+    assert 'File "' in text
+    assert ", line " in text
+    step = one_step(status=StepStatus.FAILED, error=text)
+    assert step.error == (
+        "json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)\n"
+        "RuntimeError: could not read the config"
+    )
+    assert one_step(error=step.error).error == step.error  # idempotent
+
+
+def test_keep_tracebacks_keeps_frames_with_portable_paths() -> None:
+    options = NormalizeOptions(keep_tracebacks=True)
+    trace = Trace(steps=[Step(step_id="s", error=_real_traceback())])
+    error = trace.normalized(options).steps[0].error
+    assert error is not None
+    assert "Traceback (most recent call last):" in error
+    assert 'File "<stdlib>/json/__init__.py", line' in error
+    assert trace.normalized(options).normalized(options) == trace.normalized(options)
+
+
+def test_machine_paths_are_masked_and_rootdir_made_relative(tmp_path: Any) -> None:
+    import os
+
+    import _pytest
+
+    home = os.path.expanduser("~")
+    root = str(tmp_path / "project")
+    options = NormalizeOptions(rootdir=root)
+    text = " | ".join(
+        [
+            _pytest.__file__,
+            json.__file__,
+            f"{root}/tests/test_x.py",
+            f"{home}/notes.txt",
+            "/data/root/file.txt",
+            "https://example.com/a/b",
+        ]
+    )
+    step = Trace(steps=[Step(step_id="s", output={"where": text})]).normalized(options).steps[0]
+    assert step.output["where"] == " | ".join(
+        [
+            "<site-packages>/_pytest/__init__.py",
+            "<stdlib>/json/__init__.py",
+            "tests/test_x.py",
+            "~/notes.txt",
+            "/data/root/file.txt",
+            "https://example.com/a/b",
+        ]
+    )
+    again = Trace(steps=[step]).normalized(options).steps[0]
+    assert again.output == step.output
+
+
+def test_default_masks_off_keeps_paths() -> None:
+    options = NormalizeOptions(default_maskers=False)
+    assert Trace(steps=[Step(step_id="s", output=json.__file__)]).normalized(options).steps[0].output == json.__file__

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from ..errors import TraceAssertionError
 from ..model import FAILING_STATUSES, Step, Trace, group_attempts
 from ..sources.registry import from_any
+from .entries import occurrence_numbers
 
 StepsMode = Literal["strict", "unordered", "subset", "superset"]
 
@@ -18,28 +19,37 @@ def _trace(obj: Any) -> Trace:
     return obj if isinstance(obj, Trace) else from_any(obj)
 
 
-def _describe(step: Step, attempts: int) -> str:
+def _describe(step: Step, attempts: int, occurrence: int | None = None) -> str:
     error = f" [{step.failure_class}]" if step.failure_class else ""
     message = f" {step.error}" if step.error else ""
-    return f"{step.path} (attempt {step.attempt} of {attempts}): {step.status.value}{error}{message}"
+    loop = f"[{step.loop_index}]" if step.loop_index is not None else ""
+    number = f" #{occurrence}" if occurrence is not None else ""
+    where = f"{step.path}{loop}{number}"
+    return f"{where} (attempt {step.attempt} of {attempts}): {step.status.value}{error}{message}"
+
+
+def _numbered(trace: Trace) -> list[tuple[list[Step], int | None]]:
+    """Occurrences with their number among repeats of the same step (``chat #2``)."""
+    occurrences = group_attempts(trace.steps)
+    return list(zip(occurrences, occurrence_numbers(occurrences), strict=True))
 
 
 def assert_no_failures(trace: Any, *, strict: bool = False) -> None:
     """No step ended failed or timed out; ``strict`` also rejects recovered attempts."""
     trace = _trace(trace)
     problems: list[str] = []
-    for occurrence in group_attempts(trace.steps):
+    for occurrence, number in _numbered(trace):
         attempts = len(occurrence)
         candidates = occurrence if strict else occurrence[-1:]
-        problems.extend(_describe(s, attempts) for s in candidates if s.status in FAILING_STATUSES)
+        problems.extend(_describe(s, attempts, number) for s in candidates if s.status in FAILING_STATUSES)
     if problems:
         what = "failed attempt" if strict else "failed step"
         n = len(problems)
         raise TraceAssertionError(f"{n} {what}{'s' if n != 1 else ''} in trace from {trace.source}:", problems)
 
 
-def _matching(trace: Trace, step: str) -> list[list[Step]]:
-    found = [o for o in group_attempts(trace.steps) if step in (o[0].step_id, o[0].path)]
+def _matching(trace: Trace, step: str) -> list[tuple[list[Step], int | None]]:
+    found = [(o, n) for o, n in _numbered(trace) if step in (o[0].step_id, o[0].path)]
     if not found:
         known = sorted({s.path for s in trace.steps})
         raise TraceAssertionError(f"step {step!r} is not in the trace; its steps are:", known)
@@ -56,8 +66,8 @@ def assert_retries(trace: Any, step: str, expected: int | None = None, *, at_mos
         raise TypeError("assert_retries() needs expected or at_most")
     trace = _trace(trace)
     occurrences = _matching(trace, step)
-    retries = sum(len(o) - 1 for o in occurrences)
-    details = [_describe(s, len(o)) for o in occurrences for s in o]
+    retries = sum(len(o) - 1 for o, _ in occurrences)
+    details = [_describe(s, len(o), n) for o, n in occurrences for s in o]
     if expected is not None and retries != expected:
         raise TraceAssertionError(f"step {step!r} was retried {retries} times, expected {expected}:", details)
     if at_most is not None and retries > at_most:

@@ -17,7 +17,7 @@ from ..model.canonical import canonical
 from ..normalize import normalize, normalize_step
 from . import render
 from .align import Pairs, align
-from .entries import ABSENT, DiffEntry, StepRef
+from .entries import ABSENT, DiffEntry, StepRef, numbered, occurrence_numbers
 
 if TYPE_CHECKING:
     from ..model import Step, Trace
@@ -62,7 +62,8 @@ class TraceDiff(Sequence[DiffEntry]):
         return render.render_lines(self.entries, verbose=verbose)
 
     def to_list(self) -> list[dict[str, Any]]:
-        return [entry.to_dict() for entry in self.entries]
+        """Every entry, in trace order, with its rank and echo group (``render.arrange``)."""
+        return [entry.to_dict() for entry in render.arrange(self.entries)]
 
 
 _Key = tuple[str, str, int | None]
@@ -110,15 +111,18 @@ def _diff(
     def ready(occurrence: list[Step]) -> list[Step]:
         return occurrence if prepare is None else [prepare(step) for step in occurrence]
 
+    number_old, number_new = occurrence_numbers(old), occurrence_numbers(new)  # "chat #2" where keys repeat
     for i, j in _align_occurrences(old, new):
         if i is None and j is not None:
-            entries.append(DiffEntry("step_added", StepRef.of(new[j][0]), "", ABSENT, _summary(ready(new[j]))))
+            ref = StepRef.of(new[j][0], number_new[j])
+            entries.append(DiffEntry("step_added", ref, "", ABSENT, _summary(ready(new[j]))))
         elif j is None and i is not None:
-            entries.append(DiffEntry("step_removed", StepRef.of(old[i][0]), "", _summary(ready(old[i])), ABSENT))
+            ref = StepRef.of(old[i][0], number_old[i])
+            entries.append(DiffEntry("step_removed", ref, "", _summary(ready(old[i])), ABSENT))
         elif i is not None and j is not None:
             if prepare is not None and _recorded_same(old[i], new[j]):
                 continue
-            entries.extend(_occurrence_entries(ready(old[i]), ready(new[j])))
+            entries.extend(numbered(_occurrence_entries(ready(old[i]), ready(new[j])), number_new[j]))
     return TraceDiff(entries)
 
 

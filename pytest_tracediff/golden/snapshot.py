@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, final
 
 from ..compare.diff import diff_recorded
+from ..compare.render import LIMIT, render_lines
 from ..errors import UPDATE_FLAG, GoldenFileError, GoldenMissingError
 from ..model import Trace
 from ..normalize import normalize
@@ -220,12 +221,32 @@ class TraceSnapshot:
         return comparison
 
     def explain(self, *, verbose: bool = False) -> list[str]:
-        """Lines pytest shows under a failed ``assert trace == trace_snapshot``."""
+        """Lines pytest shows under a failed ``assert trace == trace_snapshot``.
+
+        At default verbosity pytest cuts an explanation longer than 10 lines or about 640
+        characters (its first line, ``left == right``, included) down to 8 lines: the
+        changes are fitted below that, so the golden's path and the update hint stay on
+        screen. The first line's size is estimated from the trace's repr.
+        """
         where = self.last.display if self.last is not None else self._session.display(self.location)
         hint = f"golden: {where} (if the change is intended: pytest {UPDATE_FLAG}, then review it)"
         budget = self._gate.explain() if self._gate is not None else []
         diff = self.last_diff
         if diff is None:
             return [f"trace differs from golden {where}", *budget]
-        changes = diff.render_lines(verbose=verbose) if diff or not budget else []
+        if not diff and budget:
+            return [*budget, hint]
+        if verbose:
+            return [*diff.render_lines(verbose=True), *budget, hint]
+        first_line = len(repr(self.last.raw if self.last is not None else None)) + 4 + len(repr(self))
+        room = _PYTEST_CHARS - first_line - len(hint) - sum(map(len, budget))
+        # Lines: pytest's first line, the summary, the changes, "... more", the budget lines, the hint.
+        limit = max(1, min(LIMIT, _PYTEST_LINES - 4 - len(budget)))
+        changes = render_lines(diff.entries, limit=limit, budget=max(room, 0))
         return [*changes, *budget, hint]
+
+
+# What pytest shows uncut at default verbosity: 8 lines / 640 characters, plus the 2 lines
+# and 46 (pytest 9) to 70 (pytest 8) characters its truncation tolerates.
+_PYTEST_LINES = 10
+_PYTEST_CHARS = 680

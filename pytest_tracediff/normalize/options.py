@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .paths import glob_regex
+from .portable import portable_text
 from .redact import key_matcher, text_redactor
 
 Masker = tuple[str, str]
@@ -47,6 +48,10 @@ class NormalizeOptions:
     unless ``default_redaction`` is false. Redaction runs before the maskers.
     ``max_string`` / ``max_items``: cut longer strings and lists in payloads and
     errors, ending them in a marker with a hash of what was cut (``truncate.py``).
+    ``keep_tracebacks``: keep traceback frames in error texts (by default only the
+    exception lines stay); ``rootdir``: paths inside it become relative. Paths into
+    site-packages, the Python installation, a virtualenv or the home folder are masked
+    with the default maskers (``portable.py``).
     """
 
     exclude: tuple[str, ...] = ()
@@ -57,6 +62,8 @@ class NormalizeOptions:
     default_redaction: bool = True
     max_string: int | None = None
     max_items: int | None = None
+    keep_tracebacks: bool = False
+    rootdir: str | None = None
     _text: Callable[[str], str] = field(init=False, repr=False, compare=False)
     _excluded: Callable[[str], bool] | None = field(init=False, repr=False, compare=False)
     _secret_key: Callable[[str], bool] | None = field(init=False, repr=False, compare=False)
@@ -66,7 +73,8 @@ class NormalizeOptions:
         redact = text_redactor(tuple(self.redact_patterns), defaults=self.default_redaction)
         object.__setattr__(self, "_redact", redact)
         object.__setattr__(self, "_secret_key", key_matcher(tuple(self.redact_keys), defaults=self.default_redaction))
-        object.__setattr__(self, "_text", _text_hook(self.maskers, self.default_maskers, redact))
+        portable = portable_text(self.rootdir, keep_tracebacks=self.keep_tracebacks, mask_paths=self.default_maskers)
+        object.__setattr__(self, "_text", _text_hook(self.maskers, self.default_maskers, redact, portable))
         matcher = None
         if self.exclude:
             pattern = re.compile("|".join(glob_regex(p) for p in self.exclude))
@@ -93,6 +101,8 @@ class NormalizeOptions:
             default_redaction=self.default_redaction,
             max_string=self.max_string if max_string is None else max_string,
             max_items=self.max_items if max_items is None else max_items,
+            keep_tracebacks=self.keep_tracebacks,
+            rootdir=self.rootdir,
         )
 
     def mask(self, text: str) -> str:
@@ -100,7 +110,10 @@ class NormalizeOptions:
 
 
 def _text_hook(
-    extra: tuple[Masker, ...], defaults: bool, redact: Callable[[str], str] | None = None
+    extra: tuple[Masker, ...],
+    defaults: bool,
+    redact: Callable[[str], str] | None = None,
+    portable: Callable[[str], str] | None = None,
 ) -> Callable[[str], str]:
     compiled_extra = [(re.compile(rx), repl) for rx, repl in extra]
     if defaults:
@@ -118,6 +131,8 @@ def _text_hook(
     def hook(text: str) -> str:
         if redact is not None:  # first: a UUID inside a token must not split it
             text = redact(text)
+        if portable is not None:  # before the maskers: a rootdir under /tmp becomes relative, not <tmp-path>
+            text = portable(text)
         if defaults and len(text) >= _SHORTEST_DEFAULT_MATCH:
             for search in searches:
                 if search(text) is not None:

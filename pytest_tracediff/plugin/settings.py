@@ -52,6 +52,12 @@ def add_ini_options(parser: pytest.Parser) -> None:
         help="mask UUIDs, ISO datetimes, memory addresses and temp paths (default true)",
     )
     parser.addini(
+        "trace_snapshot_keep_tracebacks",
+        type="bool",
+        default=False,
+        help="keep traceback frames in error texts of trace goldens (default false: exception type and message only)",
+    )
+    parser.addini(
         "trace_snapshot_redact_keys",
         type="linelist",
         default=[],
@@ -118,6 +124,8 @@ def normalize_options(request: pytest.FixtureRequest) -> NormalizeOptions:
         default_redaction=bool(config.getini("trace_snapshot_default_redaction")),
         max_string=_limit(config.getini("trace_snapshot_max_string"), "trace_snapshot_max_string"),
         max_items=_limit(config.getini("trace_snapshot_max_items"), "trace_snapshot_max_items"),
+        keep_tracebacks=bool(config.getini("trace_snapshot_keep_tracebacks")),
+        rootdir=str(config.rootpath),
     )
     for marker in reversed(list(request.node.iter_markers(MARKER))):
         where = request.node.nodeid
