@@ -126,7 +126,7 @@ def test_the_size_limit_also_holds_for_a_file_that_grows_while_read(
         target.write_text("x" * 100)
         return result
 
-    monkeypatch.setattr(files.os, "fstat", grow)
+    monkeypatch.setattr(os, "fstat", grow)
     with pytest.raises(GoldenFileError, match="over the"):
         read_trace_text(target)
 

@@ -40,8 +40,10 @@ def names(folder: Path) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [None, "2"])
 def test_an_update_that_deletes_an_unused_golden_exits_0_with_and_without_xdist(
-    pytester: pytest.Pytester, workers: str | None
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: str | None
 ) -> None:
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)  # when this suite runs under xdist itself
     pytester.makepyfile(test_pair=TWO_TESTS)
     pytester.runpytest_subprocess(UPDATE, "-p", "no:cacheprovider").assert_outcomes(passed=2)
     folder = pytester.path / "__trace_snapshots__" / "test_pair"
@@ -112,3 +114,18 @@ def test_pytest_repeat_compares_every_repetition_with_the_regular_golden(pyteste
     result.stdout.fnmatch_lines(["*trace goldens: 0 created, 0 updated, 0 deleted, 3 unchanged*"])
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     pytester.runpytest("--count", "3").assert_outcomes(passed=9)
+
+
+def test_a_rerun_by_pytest_rerunfailures_replaces_the_failed_attempt(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_rerunfailures")
+    pytester.makepyfile(test_count=COUNTING)
+    pytester.runpytest(UPDATE).assert_outcomes(passed=1)
+    golden = pytester.path / "__trace_snapshots__" / "test_count" / "test_count.trace.json"
+    golden.write_text(golden.read_text().replace('"output": 1', '"output": 2'))
+    result = pytester.runpytest("--reruns", "1")  # fails once (output 1), then passes (output 2)
+    assert result.parseoutcomes() == {"passed": 1, "rerun": 1}
+    result.stdout.fnmatch_lines(["*trace goldens: 1 matched, 0 failed*"])
+    # Duplicates: output 1 fails, 2 passes; then 3 fails and 4 fails for good.
+    result = pytester.runpytest("--reruns", "1", "--keep-duplicates", "test_count.py", "test_count.py")
+    assert result.parseoutcomes() == {"passed": 1, "failed": 1, "rerun": 2}
+    result.stdout.fnmatch_lines(["*trace goldens: 0 matched, 1 failed*"])

@@ -16,11 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_tracediff import Step, Tokens, Trace
+from pytest_tracediff import Step, StepStatus, Tokens, Trace
 from pytest_tracediff.errors import GoldenFileError, UnstorableTraceError
 from pytest_tracediff.model.canonical import canonical
 from pytest_tracediff.normalize import normalize
 
+numpy: Any
 try:  # imported once, here: numpy cannot be imported again after pytester's in-process runs
     import numpy
 except ImportError:  # the tests that need it skip
@@ -93,7 +94,7 @@ def test_a_nan_cost_in_a_recorded_step_fails_the_test_clearly(pytester: pytest.P
 def test_lone_surrogates_are_stored_escaped_and_read_back() -> None:
     step = Step(
         step_id="read",
-        status="failed",
+        status=StepStatus.FAILED,
         error="No such file: 'caf\udce9.txt'",
         output={"name\ud800": ["a\udfffb", "ok"]},
         model="m\ud83d",
@@ -263,7 +264,8 @@ import sys
 from types import SimpleNamespace
 from pytest_tracediff.model.canonical import canonical, canonical_json
 tags = {f"tag{i}" for i in range(20)}
-print(canonical_json(canonical({"ns": SimpleNamespace(tags=tags, n=1), "nested": [SimpleNamespace(s=frozenset(tags))]})))
+payload = {"ns": SimpleNamespace(tags=tags, n=1), "nested": [SimpleNamespace(s=frozenset(tags))]}
+print(canonical_json(canonical(payload)))
 """
 
 

@@ -54,9 +54,12 @@ class TraceSnapshotSession:
     """Goldens written again, with other content, by a second comparison in this run."""
     undeletable: dict[str, str] = field(default_factory=dict)
     """Unused goldens an update could not delete, with the reason."""
+    attempt: dict[str, str | None] = field(default_factory=dict)
+    """The goldens the running test compared, with their outcome before it."""
 
     def record(self, location: str, outcome: str) -> None:
         before = self.outcomes.get(location)
+        self.attempt.setdefault(location, before)
         if before is not None and outcome == "updated" and location not in self.rewritten:
             self.rewritten.append(location)  # it differed from what this run wrote first
         self._keep(location, outcome)
@@ -71,8 +74,20 @@ class TraceSnapshotSession:
             self.missing.append(location)
 
     def record_item(self, nodeid: str, when: str, outcome: str) -> None:
+        if outcome == "rerun":  # pytest-rerunfailures runs it again: this attempt's failures do not count
+            for location, before in self.attempt.items():
+                if self.outcomes.get(location) == "failed":
+                    self._forget(location, before)
+        if outcome == "rerun" or when == "teardown":
+            self.attempt.clear()
         if when == "call" or outcome != "passed":
             self.item_outcomes[nodeid] = outcome
+
+    def _forget(self, location: str, before: str | None) -> None:
+        if before is None:
+            del self.outcomes[location]
+        else:
+            self.outcomes[location] = before
 
     def record_collection(self, items: list[pytest.Item]) -> None:
         """Remember which tests could own goldens (cheap: only modules that have goldens).

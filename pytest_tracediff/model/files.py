@@ -29,8 +29,9 @@ TRACE_SUFFIX = ".trace.json"
 TEMP_SUFFIX = ".tracediff-tmp"
 """Suffix of the temp file an atomic write renames into place; never read as a trace."""
 MAX_TRACE_BYTES = 256 * 1024 * 1024
-"""The largest trace file read: a 200,000-step golden is about 60 MiB; a file past this
-is a mistake (a log, a symlink to a disk image), and parsing it would exhaust memory."""
+"""The largest trace file read: a 200,000-step golden of benchmarks/bench_large.py is
+64 MiB; a file past this is a mistake (a log, a link to a disk image), and parsing it
+would take ten times its size in memory."""
 STALE_TEMP_SECONDS = 600
 """A temp file younger than this is never removed: its writer may have just created it
 and not yet locked it, or run on a file system without locks."""

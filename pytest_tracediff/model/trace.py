@@ -21,7 +21,7 @@ from .. import _seams
 from ..errors import GoldenFileError, UnstorableTraceError
 from .canonical import MAX_DEPTH, MAX_INT_BITS, canonical, storable_text
 from .files import TRACE_SUFFIX, atomic_write_text, read_trace_text
-from .step import Step, Tokens
+from .step import Step
 
 if TYPE_CHECKING:  # types only: the model does not depend on the stages above it
     from ..compare.diff import TraceDiff
@@ -222,7 +222,8 @@ def _check_int(step: Step, name: str, value: int) -> None:
     if value.bit_length() > MAX_INT_BITS:
         digits = int((value.bit_length() - 1) * 0.301029995663981) + 1  # str() refuses the number
         digits += abs(value) >= 10**digits
-        raise _unstorable(step, f"{name} has {digits} digits, more than Python reads back", name.split(".")[0])
+        field = name.split(".", maxsplit=1)[0]
+        raise _unstorable(step, f"{name} has {digits} digits, more than Python reads back", field)
 
 
 def _unstorable(step: Step, problem: str, field: str) -> UnstorableTraceError:
