@@ -156,8 +156,8 @@ def test_a_utf8_bom_is_accepted_everywhere(
 # -- temp files: only provably abandoned ones are removed --------------------------------
 
 
-def _temp(folder: Path, age: float) -> Path:
-    temp = folder / f".test_one.trace.json.abc123{TEMP_SUFFIX}"
+def _temp(folder: Path, age: float, name: str = "abc123") -> Path:
+    temp = folder / f".test_one.trace.json.{name}{TEMP_SUFFIX}"
     temp.write_text("{half a golden")
     past = time.time() - age
     os.utime(temp, (past, past))
@@ -171,11 +171,16 @@ def test_an_update_removes_old_unlocked_temp_files_only(pytester: pytest.Pyteste
     stale = _temp(folder, STALE_TEMP_SECONDS + 60)
     young = folder / f".test_one.trace.json.young{TEMP_SUFFIX}"
     young.write_text("{")
+    held = _temp(folder, STALE_TEMP_SECONDS + 60, "held")
     pytester.runpytest().assert_outcomes(passed=1)
     assert stale.exists()  # a plain run writes nothing, and deletes nothing
-    pytester.runpytest(UPDATE).assert_outcomes(passed=1)
+    with held.open("a") as writer:
+        fcntl = pytest.importorskip("fcntl")
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)  # as a live writer holds it, however old
+        pytester.runpytest(UPDATE).assert_outcomes(passed=1)
     assert not stale.exists()
-    assert young.exists()  # it may belong to a run that is writing right now
+    assert young.exists()  # it may belong to a run that has just created it
+    assert held.exists()
 
 
 WRITER_CONFTEST = """
@@ -200,7 +205,7 @@ os.fsync = _paused_fsync
 
 def _pytest(cwd: Path, *args: str, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         cwd=cwd,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
         stdout=subprocess.PIPE,
