@@ -31,6 +31,10 @@ class GoldenFileError(TraceDiffError):
         )
 
 
+class UnstorableTraceError(ValueError, TraceDiffError):
+    """A trace holds a value a golden cannot hold (it could not be read back)."""
+
+
 class GoldenMissingError(AssertionError, TraceDiffError):
     """Raised, never written silently, when a test has no golden yet."""
 

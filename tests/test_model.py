@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -388,17 +389,18 @@ def test_from_any_reads_and_parses_a_file_once(tmp_path: Path, monkeypatch: pyte
         path.write_text(json.dumps(_OTLP_EXPORT) + "\n" + json.dumps(_OTLP_EXPORT) + "\n", encoding="utf-8")
     reads: list[Path] = []
     parses: list[str] = []
-    read_text, loads = Path.read_text, json.loads
+    os_open, loads = os.open, json.loads
 
-    def counting_read(self: Path, *args: Any, **kwargs: Any) -> str:
-        reads.append(self)
-        return read_text(self, *args, **kwargs)
+    def counting_open(file: Any, *args: Any, **kwargs: Any) -> int:
+        if Path(file) == path:
+            reads.append(path)
+        return os_open(file, *args, **kwargs)
 
     def counting_loads(text: Any, *args: Any, **kwargs: Any) -> Any:
         parses.append(text)
         return loads(text, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", counting_read)
+    monkeypatch.setattr(os, "open", counting_open)
     monkeypatch.setattr(json, "loads", counting_loads)
     trace = Trace.from_any(path)
     assert reads == [path]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pytest_tracediff import Trace
+from pytest_tracediff.model.files import STALE_TEMP_SECONDS
 
 pytest_plugins = ["pytester"]
 
@@ -74,9 +75,12 @@ def test_sigkill_during_update_leaves_only_old_or_new_goldens(
     assert 0 < versions["new"] < count
 
     # A stray temp file (as a kill between write and rename leaves) is never read as a
-    # golden and is cleaned up by the next run.
+    # golden and is cleaned up by the next update once it is old enough to be provably
+    # abandoned (unlocked, and past STALE_TEMP_SECONDS).
     stray = folder / ".test_many[0].trace.json.abc123.tracediff-tmp"
     stray.write_text("{half a golden")
+    past = time.time() - STALE_TEMP_SECONDS - 60
+    os.utime(stray, (past, past))
     monkeypatch.setenv("VERSION", "new")
     result = pytester.runpytest_subprocess(UPDATE, "-p", "no:cacheprovider")
     result.assert_outcomes(passed=count)

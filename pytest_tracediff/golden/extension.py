@@ -9,11 +9,13 @@ syrupy extension ever claims or deletes them.
 from __future__ import annotations
 
 import functools
+import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from syrupy.data import SnapshotCollections
 from syrupy.extensions.base import AbstractSyrupyExtension
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
@@ -35,9 +37,26 @@ def _dirname(filepath: str) -> str:
     return str(golden_folder(Path(filepath)))
 
 
+_REPEAT_PARAM = "__pytest_repeat_step_number"
+
+
+def test_name(location: PyTestLocation) -> str:
+    """syrupy's name of the test, less pytest-repeat's ``[1-3]``: every repetition of a
+    test compares with the test's one golden (a flaky trace then fails, as it should)."""
+    name = location.snapshot_name
+    callspec = getattr(location.item, "callspec", None)
+    if callspec is None or _REPEAT_PARAM not in callspec.params:
+        return name
+    # pytest-repeat's id "<step>-<count>" comes last: "test[1-3]" or "test[a-1-3]".
+    found = re.search(rf"([\[-]){callspec.params[_REPEAT_PARAM] + 1}-\d+\]$", name)
+    if found is None:  # an id made some other way: each repetition keeps its own golden
+        return name
+    return name[: found.start()] + ("" if found.group(1) == "[" else "]")
+
+
 def claim_prefix(location: PyTestLocation) -> str:
     """Every golden of the test at ``location`` has a file name starting with this."""
-    return stem_prefix(location.snapshot_name)
+    return stem_prefix(test_name(location))
 
 
 class TraceSnapshotExtension(SingleFileSnapshotExtension):
@@ -56,7 +75,11 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
 
     @classmethod
     def get_snapshot_name(cls, *, test_location: PyTestLocation, index: SnapshotIndex = 0) -> str:
-        return golden_stem(AbstractSyrupyExtension.get_snapshot_name(test_location=test_location, index=index))
+        name = AbstractSyrupyExtension.get_snapshot_name(test_location=test_location, index=index)
+        full, wanted = test_location.snapshot_name, test_name(test_location)
+        if wanted != full and name.startswith(full):
+            name = wanted + name[len(full) :]
+        return golden_stem(name)
 
     @classmethod
     def matches_test_location(cls, *, test_location: PyTestLocation, snapshot_location: str) -> bool:
@@ -137,3 +160,21 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
             yield str(exc)
             return
         yield from diff_recorded(golden, actual).render_lines()
+
+
+class UpdatingTraceSnapshotExtension(TraceSnapshotExtension):
+    """The extension of an update run: the run's golden session (session.py) alone decides
+    which trace goldens are unused and deletes them, so syrupy is not shown them. Under
+    xdist its workers would find a golden the controller then deletes, and fail the run."""
+
+    replace_unreadable = True
+
+    def discover_snapshots(
+        self, *, test_location: PyTestLocation, ignore_extensions: list[str] | None = None
+    ) -> SnapshotCollections:
+        return SnapshotCollections()
+
+
+def extension_class(*, update: bool) -> type[TraceSnapshotExtension]:
+    """The extension class a ``trace_snapshot`` assertion uses in this run."""
+    return UpdatingTraceSnapshotExtension if update else TraceSnapshotExtension

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model.files import TEMP_SUFFIX, TRACE_SUFFIX
+from ..model.files import TRACE_SUFFIX, remove_abandoned_temp_files
 from .naming import claims, golden_folder
 
 if TYPE_CHECKING:
@@ -25,6 +25,11 @@ IMPROVEMENT_NOTE = "tracediff_budget_improvement"
 
 Owner = tuple[str, str, str]
 """``(golden folder, name prefix its goldens start with, test node id)``."""
+
+# When one golden is compared more than once in a run (--keep-duplicates, pytest-repeat,
+# xdist workers), the run reports the outcome that matters most: a failure is never
+# hidden by a later pass, and a golden created in this run stays "created".
+_WEIGHT = {"matched": 0, "updated": 1, "created": 2, "failed": 3}
 
 
 @dataclass
@@ -45,17 +50,44 @@ class TraceSnapshotSession:
     item_outcomes: dict[str, str] = field(default_factory=dict)
     narrowed: set[str] = field(default_factory=set)
     collected_any: bool = False
+    rewritten: list[str] = field(default_factory=list)
+    """Goldens written again, with other content, by a second comparison in this run."""
+    undeletable: dict[str, str] = field(default_factory=dict)
+    """Unused goldens an update could not delete, with the reason."""
+    attempt: dict[str, str | None] = field(default_factory=dict)
+    """The goldens the running test compared, with their outcome before it."""
 
     def record(self, location: str, outcome: str) -> None:
-        self.outcomes[location] = outcome
+        before = self.outcomes.get(location)
+        self.attempt.setdefault(location, before)
+        if before is not None and outcome == "updated" and location not in self.rewritten:
+            self.rewritten.append(location)  # it differed from what this run wrote first
+        self._keep(location, outcome)
+
+    def _keep(self, location: str, outcome: str) -> None:
+        before = self.outcomes.get(location)
+        if before is None or _WEIGHT.get(outcome, 0) >= _WEIGHT.get(before, 0):
+            self.outcomes[location] = outcome
 
     def record_missing(self, location: str) -> None:
         if location not in self.missing:
             self.missing.append(location)
 
     def record_item(self, nodeid: str, when: str, outcome: str) -> None:
+        if outcome == "rerun":  # pytest-rerunfailures runs it again: this attempt's failures do not count
+            for location, before in self.attempt.items():
+                if self.outcomes.get(location) == "failed":
+                    self._forget(location, before)
+        if outcome == "rerun" or when == "teardown":
+            self.attempt.clear()
         if when == "call" or outcome != "passed":
             self.item_outcomes[nodeid] = outcome
+
+    def _forget(self, location: str, before: str | None) -> None:
+        if before is None:
+            del self.outcomes[location]
+        else:
+            self.outcomes[location] = before
 
     def record_collection(self, items: list[pytest.Item]) -> None:
         """Remember which tests could own goldens (cheap: only modules that have goldens).
@@ -92,10 +124,13 @@ class TraceSnapshotSession:
             "missing": self.missing,
             "owners": sorted(self.owners),
             "collected_any": self.collected_any,
+            "rewritten": self.rewritten,
         }
 
     def merge(self, data: dict[str, Any]) -> None:
-        self.outcomes.update(data["outcomes"])
+        for location, outcome in data["outcomes"].items():
+            self._keep(location, outcome)  # two workers may both have written it, alike
+        self.rewritten += [p for p in data["rewritten"] if p not in self.rewritten]
         for location in data["missing"]:
             self.record_missing(location)
         self.owners.update((str(a), str(b), str(c)) for a, b, c in data["owners"])
@@ -127,27 +162,44 @@ class TraceSnapshotSession:
                     unused.extend(sorted(module_folder.glob(f"*{TRACE_SUFFIX}")))
         return unused
 
-    def _remove_stale_temp_files(self) -> None:
-        """A killed run can leave temp files; they are never read, and removed here."""
-        for folder in {owner[0] for owner in self.owners}:
-            for temp in Path(folder).glob(f".*{TEMP_SUFFIX}"):
-                temp.unlink(missing_ok=True)
-
     def finish(self) -> None:
-        """Find unused goldens; under the update flag delete them. Controller only."""
+        """Find unused goldens; under the update flag delete them. Controller only.
+
+        An update also removes temp files a killed writer left (never those of a run
+        still writing); a plain run writes nothing, and deletes nothing.
+        """
         if not self.collected_any:
             return
-        self._remove_stale_temp_files()
         found = self.find_unused()
         self.unused = [str(p) for p in found]
         if not self.update:
             return
+        for folder in sorted({owner[0] for owner in self.owners}):
+            remove_abandoned_temp_files(Path(folder))
         for path in found:
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:  # a read-only checkout: reported, never a traceback
+                self.undeletable[str(path)] = exc.strerror or str(exc)
+                continue
             self.deleted.append(str(path))
             with contextlib.suppress(OSError):  # the folder still holds other goldens
                 path.parent.rmdir()
-        self.unused = []
+        self.unused = list(self.undeletable)
+
+    def problems(self) -> list[str]:
+        """What went wrong with the goldens themselves, one line each (for the summary)."""
+        lines = [
+            f"could not delete unused trace golden {self.display(path)} ({reason}); "
+            "delete it by hand, or run the update where the folder is writable"
+            for path, reason in self.undeletable.items()
+        ]
+        lines += [
+            f"trace golden {self.display(path)} was written more than once in this run with different "
+            "content: the trace is not deterministic (normalize the part that varies)"
+            for path in self.rewritten
+        ]
+        return lines
 
     # -- report ----------------------------------------------------------------
 

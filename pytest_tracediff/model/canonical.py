@@ -1,7 +1,10 @@
 """Turn any Python payload into canonical JSON-safe data, without ever raising.
 
 Canonical means: dict keys are strings in sorted order, sets are sorted, every leaf is
-str/int/float/bool/None, and equal values always give equal data. ``text`` (used by
+str/int/float/bool/None, equal values always give equal data (under every hash seed),
+and the data can be written to a UTF-8 file and read back: lone surrogates are escaped,
+huge ints become a marker, array-likes are stored whole, not as their summarising
+repr. ``text`` (used by
 normalization to mask volatile values) is applied to every string, keys included;
 ``secret_key`` (used by normalization to redact secrets) hides the value of every dict
 key, and of every ``(key, value)`` tuple, it accepts.
@@ -19,6 +22,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -28,9 +32,23 @@ REDACTED = "<redacted>"
 """What a secret becomes in a golden."""
 
 MAX_DEPTH = 200
-# ``str(int)`` refuses numbers above 4300 digits (CVE-2020-10735 guard).
-_MAX_INT_BITS = 14_000
+MAX_INT_BITS = 14_000
+"""Larger ints cannot be stored: ``str(int)`` and ``json.loads`` refuse numbers above
+4300 digits (the CVE-2020-10735 guard); 14,000 bits are 4,215 digits."""
 _first = operator.itemgetter(0)
+_ARRAY_DATA = (list, str, int, float, bool, complex, bytes, Decimal, dt.date, dt.time, dt.timedelta, type(None))
+
+
+def storable_text(value: str) -> str:
+    """``value`` with each lone surrogate (from ``surrogateescape`` or a broken decoder,
+    which no UTF-8 file can hold) written as the text ``\\udxxx``; other text unchanged."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 HideHook = Callable[[Any, str], Any]
@@ -63,14 +81,18 @@ class _Walker:
         self._active: set[int] = set()
 
     def _str(self, value: str) -> str:
-        return self._text(value) if self._text is not None else value
+        if self._text is not None:
+            value = self._text(value)
+        return value if value.isascii() else storable_text(value)
 
     def walk(self, value: Any, depth: int) -> Any:
         # Hot path: exact str, dict and list first; other types in the original order.
         kind = type(value)
         if kind is str:
             text = self._text
-            return value if text is None else text(value)
+            if text is not None:
+                value = text(value)
+            return value if value.isascii() else storable_text(value)
         if kind is dict or kind is list:
             if depth >= MAX_DEPTH:
                 return "<max depth>"
@@ -78,7 +100,7 @@ class _Walker:
         if value is None or kind is bool:
             return value
         if kind is int:
-            return value if value.bit_length() <= _MAX_INT_BITS else f"<int of {value.bit_length()} bits>"
+            return value if value.bit_length() <= MAX_INT_BITS else f"<int of {value.bit_length()} bits>"
         if kind is float:
             return _float(value)
         if depth >= MAX_DEPTH:
@@ -123,12 +145,17 @@ class _Walker:
         if secret is None:
             for raw, item in value.items():
                 if type(raw) is str:  # inlined self._key(raw, depth) for the common case
-                    pairs.append((raw if text is None else text(raw), walk(item, child)))
+                    key = raw if text is None else text(raw)
+                    pairs.append((key if key.isascii() else storable_text(key), walk(item, child)))
                 else:
                     pairs.append((self._key(raw, depth), walk(item, child)))
         else:
             for raw, item in value.items():
-                key = (raw if text is None else text(raw)) if type(raw) is str else self._key(raw, depth)
+                if type(raw) is str:
+                    key = raw if text is None else text(raw)
+                    key = key if key.isascii() else storable_text(key)
+                else:
+                    key = self._key(raw, depth)
                 pairs.append((key, walk(hide(item, key) if secret(key) else item, child)))
         pairs.sort(key=_first)
         out: dict[str, Any] = dict(pairs)
@@ -174,6 +201,8 @@ class _Walker:
         if isinstance(value, complex):
             return self._str(repr(value))
         dumped = _structured(value)
+        if dumped is _NOTHING:
+            dumped = _array_data(value)
         if dumped is not _NOTHING:
             marker = id(value)
             if marker in self._active:
@@ -190,13 +219,37 @@ _NOTHING = object()
 
 
 def _structured(value: Any) -> Any:
-    """The field dict of a pydantic model or dataclass instance, else ``_NOTHING``."""
+    """The fields of a pydantic model, dataclass, attrs or ``SimpleNamespace`` instance as a
+    dict, else ``_NOTHING``: their reprs print sets in hash order, which varies per run."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
-    fields = getattr(type(value), "model_fields", None)
+    kind = type(value)
+    fields = getattr(kind, "model_fields", None)
     if isinstance(fields, dict) and hasattr(value, "model_dump"):
         return {name: getattr(value, name, None) for name in fields}
+    if isinstance(value, SimpleNamespace):
+        return dict(vars(value))
+    attrs = getattr(kind, "__attrs_attrs__", None)
+    if isinstance(attrs, tuple):
+        return {a.name: getattr(value, a.name, None) for a in attrs}
     return _NOTHING
+
+
+def _array_data(value: Any) -> Any:
+    """The data of an array-like (numpy, ``array.array``, tensors, pandas) as nested lists,
+    else ``_NOTHING``: numpy's repr leaves out all but six elements of a large array."""
+    kind = type(value)
+    try:
+        if callable(getattr(kind, "tolist", None)):  # looked up on the type: a Mock has everything
+            data = value.tolist()
+        elif callable(getattr(kind, "__array__", None)):
+            array = value.__array__()
+            data = array.tolist() if callable(getattr(type(array), "tolist", None)) else _NOTHING
+        else:
+            return _NOTHING
+    except Exception:  # a method of that name that is not the array protocol: use the repr
+        return _NOTHING
+    return data if isinstance(data, _ARRAY_DATA) else _NOTHING
 
 
 def _float(value: float) -> float | str:

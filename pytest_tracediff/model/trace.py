@@ -10,6 +10,7 @@ above itself.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 
 from .. import _seams
-from ..errors import GoldenFileError
-from .canonical import canonical
+from ..errors import GoldenFileError, UnstorableTraceError
+from .canonical import MAX_DEPTH, MAX_INT_BITS, canonical, storable_text
 from .files import TRACE_SUFFIX, atomic_write_text, read_trace_text
 from .step import Step
 
@@ -54,6 +55,8 @@ _STEP_FIELDS = (
     "level",
 )
 _PAYLOAD_FIELDS = frozenset({"input", "output", "attributes"})
+_TEXT_FIELDS = frozenset({"step_id", "parent", "failure_class", "error", "model", "span_id", "parent_span_id"})
+_INT_FIELDS = frozenset({"attempt", "loop_index", "level"})
 
 
 class Trace(BaseModel):
@@ -85,6 +88,14 @@ class Trace(BaseModel):
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise GoldenFileError(origin, f"is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise GoldenFileError(
+                origin,
+                f"nests deeper than the about {sys.getrecursionlimit()} levels Python can read "
+                f"(pytest-tracediff writes payloads at most {MAX_DEPTH} levels deep)",
+            ) from None
+        except ValueError as exc:  # an int over 4300 digits: Python's guard (CVE-2020-10735)
+            raise GoldenFileError(origin, f"holds a number Python refuses to read ({exc})") from None
         return cls.from_data(data, origin=origin)
 
     @classmethod
@@ -125,13 +136,13 @@ class Trace(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict in golden field order; unset fields are left out."""
         out: dict[str, Any] = {"format": GOLDEN_FORMAT, "version": GOLDEN_VERSION}
-        out["source"] = self.source
+        out["source"] = storable_text(self.source)
         if self.status is not None:
-            out["status"] = self.status
+            out["status"] = storable_text(self.status)
         for name in ("run_id", "start", "duration"):
             value = getattr(self, name)
             if value is not None:
-                out[name] = value
+                out[name] = storable_text(value) if isinstance(value, str) else value
         if self.attributes:
             out["attributes"] = canonical(self.attributes)
         out["steps"] = [_step_dict(step) for step in self.steps]
@@ -178,6 +189,8 @@ class Trace(BaseModel):
 
 
 def _step_dict(step: Step) -> dict[str, Any]:
+    """A step's golden fields; what a golden could not hold (or give back) is an error
+    naming the step, never a file that cannot be read."""
     out: dict[str, Any] = {}
     for name in _STEP_FIELDS:
         value = getattr(step, name)
@@ -187,11 +200,36 @@ def _step_dict(step: Step) -> dict[str, Any]:
             continue
         if name in _PAYLOAD_FIELDS:
             value = canonical(value)
+        elif name in _TEXT_FIELDS:
+            value = storable_text(value)
+        elif name in _INT_FIELDS:
+            _check_int(step, name, value)
         elif name == "status":
             value = value.value
         elif name == "cost":
+            if not value.is_finite():
+                raise _unstorable(step, f"cost is {value}, which a golden cannot hold", "cost")
             value = str(value)
         elif name == "tokens":
             value = value.model_dump(exclude_none=True)
+            for field, count in value.items():
+                _check_int(step, f"tokens.{field}", count)
         out[name] = value
     return out
+
+
+def _check_int(step: Step, name: str, value: int) -> None:
+    if value.bit_length() > MAX_INT_BITS:
+        digits = int((value.bit_length() - 1) * 0.301029995663981) + 1  # str() refuses the number
+        digits += abs(value) >= 10**digits
+        field = name.split(".", maxsplit=1)[0]
+        raise _unstorable(step, f"{name} has {digits} digits, more than Python reads back", field)
+
+
+def _unstorable(step: Step, problem: str, field: str) -> UnstorableTraceError:
+    attempt = step.attempt if step.attempt.bit_length() <= MAX_INT_BITS else "?"
+    return UnstorableTraceError(
+        f"step {storable_text(step.step_id)!r} (attempt {attempt}): {problem}. Set it to a "
+        f"plain value or None in the source, or leave it out of goldens with "
+        f"@pytest.mark.trace_snapshot(exclude=[{field!r}])"
+    )

@@ -49,7 +49,9 @@ def key_kind(key: str) -> int:
     if key in rules.NOT_SECRET_KEYS or len(key) > 80:
         return NONE
     words = [w.lower() for w in _WORDS.findall(key)]
-    while words and words[-1].isdigit():
+    # api_key_2, X-Hub-Signature-256: up to 3 digits after the secret word (the text
+    # trigger looks behind a fixed width); a longer number makes it no secret's label.
+    while words and words[-1].isdigit() and len(words[-1]) <= 3:
         words.pop()
     if not words:
         return NONE
@@ -164,7 +166,8 @@ _SCHEME = r"(?:Bearer|BEARER|Basic|BASIC)"
 # An authorization credential: 8+ characters with a digit, a symbol or an inner capital,
 # so that prose ("Basic authentication") is left alone.
 _CREDENTIAL = r"(?=[A-Za-z0-9._~+/=-]{8})(?=[A-Za-z0-9._~+/-]{0,1024}?[0-9+/=_-]|[A-Za-z0-9]{0,1024}?[a-z0-9][A-Z])"
-_LABEL = r"(?P<label>[A-Za-z_$][A-Za-z0-9_.$-]{0,63})"
+# A label ends in a letter or digit, as the trigger's lookbehinds expect ("password.=" is none).
+_LABEL = r"(?P<label>[A-Za-z_$](?:[A-Za-z0-9_.$-]{0,62}[A-Za-z0-9])?)"
 _QUOTED = rf"(?:\\[^\"'{_STOP}]|[^\"'\\\r\n{_STOP}]){{1,4096}}"
 _UNQUOTED = rf"(?![<{{\[])(?:(?i:bearer|basic)[ \t]{{1,16}})?[^\s\"'\\,;&)}}\]{_STOP}]{{1,4096}}"
 

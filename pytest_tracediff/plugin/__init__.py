@@ -108,20 +108,22 @@ class _GoldenTracker:
                 _reports(self.config).merge(data["reports"])
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_sessionfinish(self) -> Generator[None, None, None]:
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         # Runs before syrupy's finish: goldens deleted here are not reported unused by it.
-        session = _session(self.config)
+        goldens = _session(self.config)
         # The report layer is loaded only when a comparison reported or an output is asked for.
         run = settings.RunSettings.of(self.config)
         reporting = _REPORTS in self.config.stash or run.report_path is not None
         if self.worker:
-            exported = {"goldens": session.export(), "reports": _reports(self.config).export() if reporting else {}}
+            exported = {"goldens": goldens.export(), "reports": _reports(self.config).export() if reporting else {}}
             self.config.workeroutput["tracediff"] = exported  # type: ignore[attr-defined]
         else:
-            session.finish()
+            goldens.finish()
+            if goldens.undeletable and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the update did not finish its work
             if reporting or os.environ.get("GITHUB_STEP_SUMMARY"):
-                unused = [session.display(p) for p in [*session.unused, *session.deleted]]
-                _reports(self.config).write(session.counts(), unused)
+                unused = [goldens.display(p) for p in [*goldens.unused, *goldens.deleted]]
+                _reports(self.config).write(goldens.counts(), unused)
         return (yield)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -133,7 +135,8 @@ class _GoldenTracker:
             r for reports in terminalreporter.stats.values() for r in reports if getattr(r, "when", None) == "call"
         )
         notes = budget_notes(getattr(r, "user_properties", ()) for r in calls)
-        lines = summary_lines(_session(self.config), notes)
+        goldens = _session(self.config)
+        lines = [*summary_lines(goldens, notes), *goldens.problems()]
         if lines:
             terminalreporter.write_sep("-", "trace snapshot summary")
             for line in lines:
@@ -172,7 +175,7 @@ def trace_snapshot(request: pytest.FixtureRequest) -> TraceSnapshot:
     from syrupy.assertion import SnapshotAssertion
     from syrupy.location import PyTestLocation
 
-    from ..golden.extension import TraceSnapshotExtension
+    from ..golden.extension import extension_class
     from ..golden.snapshot import TraceSnapshot
 
     syrupy_session = getattr(request.config, "_syrupy", None)
@@ -183,7 +186,7 @@ def trace_snapshot(request: pytest.FixtureRequest) -> TraceSnapshot:
     update = settings.RunSettings.of(request.config).update
     assertion = SnapshotAssertion(
         update_snapshots=update,
-        extension_class=TraceSnapshotExtension,
+        extension_class=extension_class(update=update),
         test_location=PyTestLocation(request.node),
         session=syrupy_session,
     )
