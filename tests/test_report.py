@@ -217,6 +217,8 @@ def check_artifacts(root: Path) -> None:
             "path": "output.items[1].price",
             "expected": 9.99,
             "actual": 19.99,
+            "rank": 1,
+            "echo_group": 1,
         }
     ]
     text = (folder / "diff.txt").read_text()
