@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from syrupy.extensions.base import AbstractSyrupyExtension
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
@@ -40,6 +41,25 @@ def claim_prefix(location: PyTestLocation) -> str:
     return stem_prefix(location.snapshot_name)
 
 
+_OWNER = pytest.StashKey[tuple[str, str]]()
+
+
+def _owner(location: PyTestLocation) -> tuple[str, str]:
+    """The golden folder and name prefix of a test, worked out once per test item."""
+    stash = location.item.stash
+    owner = stash.get(_OWNER, None)
+    if owner is None:
+        owner = stash[_OWNER] = (_dirname(location.filepath), claim_prefix(location))
+    return owner
+
+
+@functools.lru_cache(maxsize=4096)
+def _golden(location: str) -> tuple[str, str]:
+    """The folder and file stem of a golden."""
+    path = Path(location)
+    return str(path.parent), path.name[: -len(FILE_EXTENSION) - 1]
+
+
 class TraceSnapshotExtension(SingleFileSnapshotExtension):
     """Serializer, storage and comparator of trace goldens."""
 
@@ -61,9 +81,11 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
     @classmethod
     def matches_test_location(cls, *, test_location: PyTestLocation, snapshot_location: str) -> bool:
         # Our names may carry a hash (see naming.py); syrupy's own check does not know that.
-        path = Path(snapshot_location)
-        stem = path.name[: -len(FILE_EXTENSION) - 1]
-        return str(path.parent) == _dirname(test_location.filepath) and claims(claim_prefix(test_location), stem)
+        # With test paths on the command line syrupy asks this for every golden and every
+        # test of its module (n^2 / 2 calls), so both sides are worked out once.
+        folder, prefix = _owner(test_location)
+        parent, stem = _golden(snapshot_location)
+        return parent == folder and claims(prefix, stem)
 
     def serialize(self, data: Any, **kwargs: Any) -> str:
         # Imported where used: the run's golden bookkeeping imports this module for

@@ -34,18 +34,26 @@ def read_trace_text(path: Path) -> str:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder, fsync, then rename over ``path``.
+    """Write via a temp file in the same folder, then rename it over ``path``.
 
-    A crash leaves either the old file or the new one; the temp file's suffix is
-    never read as a trace.
+    A crash of the run leaves the old file or the new one: the rename is atomic and
+    the temp file's suffix is never read as a trace. Replacing an existing file also
+    fsyncs the new text before the rename, so not even a power loss can leave a
+    half-written version of it. A new file is not synced: it has no old version to
+    lose, and one sync per new golden was most of the time of writing a suite's
+    goldens (1,000 syncs: 2-6 s here, the writes themselves 0.2 s); a power loss
+    right after creating one can leave it missing or empty, which a read reports and
+    the next update rewrites.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    replacing = path.exists()
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            if replacing:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from pydantic_core import to_json
 
 from .. import _seams
 from ..errors import GoldenFileError
+from .bulk import gc_paused
 from .canonical import canonical
 from .files import TRACE_SUFFIX, atomic_write_text, read_trace_text
 from .step import Step
@@ -81,11 +82,8 @@ class Trace(BaseModel):
     @classmethod
     def from_json(cls, text: str, *, origin: str = "<string>") -> Trace:
         """Parse the tracediff JSON format; ``origin`` names the file in errors."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise GoldenFileError(origin, f"is not valid JSON ({exc})") from None
-        return cls.from_data(data, origin=origin)
+        with gc_paused():
+            return cls.from_data(_parse(text, origin), origin=origin)
 
     @classmethod
     def from_data(cls, data: object, *, origin: str = "<data>") -> Trace:
@@ -102,7 +100,8 @@ class Trace(BaseModel):
                 f"{GOLDEN_VERSION} (upgrade pytest-tracediff, or regenerate the file)",
             )
         try:
-            return cls.from_dict(data)
+            with gc_paused():
+                return cls.from_dict(data)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -112,7 +111,9 @@ class Trace(BaseModel):
     def load(cls, path: str | Path) -> Trace:
         """Read a trace file written by ``to_json()`` (a golden is one)."""
         path = Path(path)
-        return cls.from_json(read_trace_text(path), origin=str(path))
+        with gc_paused():
+            # The text is dropped once parsed: a large golden is not held twice.
+            return cls.from_data(_parse(read_trace_text(path), str(path)), origin=str(path))
 
     @classmethod
     def from_any(cls, obj: object) -> Trace:
@@ -141,7 +142,8 @@ class Trace(BaseModel):
         """The readable file format: stable key order, one step per block."""
         # pydantic-core's Rust encoder: the same layout as json.dumps(indent=2,
         # ensure_ascii=False), ten times faster on large traces.
-        return to_json(self.to_dict(), indent=2).decode("utf-8") + "\n"
+        with gc_paused():
+            return to_json(self.to_dict(), indent=2).decode("utf-8") + "\n"
 
     def save(self, path: str | Path) -> None:
         """Write ``to_json()`` atomically: a crash leaves the old file or the new one."""
@@ -151,7 +153,8 @@ class Trace(BaseModel):
 
     def normalized(self, options: NormalizeOptions | None = None) -> Trace:
         """Copy with volatile data removed and payloads canonical; idempotent."""
-        normalized: Trace = _seams.call("normalize", self, options)
+        with gc_paused():
+            normalized: Trace = _seams.call("normalize", self, options)
         return normalized
 
     def diff(self, other: Trace, options: NormalizeOptions | None = None) -> TraceDiff:
@@ -175,6 +178,13 @@ class Trace(BaseModel):
         return f"<Trace source={source!r} status={status!r} steps={len(self.steps)}>"
 
     __str__ = __repr__
+
+
+def _parse(text: str, origin: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GoldenFileError(origin, f"is not valid JSON ({exc})") from None
 
 
 def _step_dict(step: Step) -> dict[str, Any]:
