@@ -178,6 +178,7 @@ def bench_tracediff(n: int, repeat: int) -> bool:
     norm_a, na = timed(a.normalized, max(1, repeat // 2))
     norm_b, nb = timed(b.normalized, max(1, repeat // 2))
     align, _ = timed(lambda: diff_traces(na, nb), max(1, repeat // 2))
+    no_gc, _ = timed(lambda: Trace.load(golden).diff(b), max(1, repeat // 2), gc_off=True)
     golden.unlink()
 
     print(f"floor: json.dumps both + == : {times['floor']}")
@@ -187,6 +188,7 @@ def bench_tracediff(n: int, repeat: int) -> bool:
     print(f"  normalize expected whole  : {norm_a}  (not on the diff's path: steps equal as recorded are skipped)")
     print(f"  normalize actual whole    : {norm_b}")
     print(f"  diff_traces, normalized   : {align}")
+    print(f"load + diff, GC off around : {no_gc}  (the cyclic GC's share: collections after each bulk phase)")
 
     result, loaded = results["diff"], results["load_diff"]
     got: dict[str, int] = result.counts()
