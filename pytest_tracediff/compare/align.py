@@ -76,10 +76,20 @@ def _split(
 def _unique_anchors(
     a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int
 ) -> list[tuple[int, int]]:
-    count_a = Counter(a[alo:ahi])
-    count_b = Counter(b[blo:bhi])
-    where_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
-    pairs = [(i, where_b[a[i]]) for i in range(alo, ahi) if count_a[a[i]] == 1 and a[i] in where_b]
+    part_a, part_b = a[alo:ahi], b[blo:bhi]
+    if len(set(part_b)) == len(part_b):  # every key unique (the usual case): no counting
+        where_b = dict(zip(part_b, range(blo, bhi), strict=True))
+    else:
+        count_b = Counter(part_b)
+        where_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
+    if len(set(part_a)) == len(part_a):
+        pairs = [(i, where_b[k]) for i, k in enumerate(part_a, alo) if k in where_b]
+    else:
+        count_a = Counter(part_a)
+        pairs = [(i, where_b[k]) for i, k in enumerate(part_a, alo) if count_a[k] == 1 and k in where_b]
+    partners = [j for _, j in pairs]
+    if partners == sorted(partners):  # nothing moved: the chain is every pair
+        return pairs
     return _longest_increasing(pairs)
 
 

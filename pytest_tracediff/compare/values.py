@@ -37,6 +37,7 @@ def same(a: Any, b: Any) -> bool:
 
     Equal values this accepts have equal normalized forms. Other objects (a recorded
     trace may hold any) count as equal only when they compare equal and print alike.
+    Scalars inside containers are checked inline: this runs for every paired step.
     """
     if a is b:
         return True
@@ -46,15 +47,33 @@ def same(a: Any, b: Any) -> bool:
     if kind is dict:
         if len(a) != len(b):
             return False
-        for key, value in a.items():
+        get = b.get
+        for key, x in a.items():
             if type(key) is not str:
                 return bool(a == b) and repr(a) == repr(b)
-            other = b.get(key, _MISSING)
-            if other is _MISSING or not same(value, other):
+            y = get(key, _MISSING)
+            inner = type(x)
+            if inner is not type(y):
+                return False
+            if inner is str or inner is int or inner is bool:
+                if x != y:
+                    return False
+            elif not same(x, y):
                 return False
         return True
     if kind is list or kind is tuple:
-        return len(a) == len(b) and all(map(same, a, b))
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b, strict=True):
+            inner = type(x)
+            if inner is not type(y):
+                return False
+            if inner is str or inner is int or inner is bool:
+                if x != y:
+                    return False
+            elif not same(x, y):
+                return False
+        return True
     if kind is str or kind is int or kind is bool:
         return bool(a == b)
     if kind is float:  # -0.0 and 0.0 print differently
