@@ -57,6 +57,13 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
+def _parse(source: str) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except SystemError:  # CPython 3.11.7's "AST constructor recursion depth mismatch" (gh-106905): once more
+        return ast.parse(source)
+
+
 def _imports(path: Path) -> list[tuple[int, str]]:
     """``(line, absolute module)`` of every run-time import in ``path``."""
     package = (
@@ -87,7 +94,7 @@ def _imports(path: Path) -> list[tuple[int, str]]:
                 found.append((child.lineno, module))
             visit(child)
 
-    visit(ast.parse(path.read_text(encoding="utf-8")))
+    visit(_parse(path.read_text(encoding="utf-8")))
     return found
 
 

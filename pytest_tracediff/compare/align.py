@@ -1,7 +1,9 @@
 """Sequence alignment for diffs: one inserted step is one entry, not a cascade.
 
 Patience-style: keys unique on both sides anchor a longest increasing chain, the gaps
-between anchors recurse, and small anchorless gaps fall back to an LCS.
+between anchors are aligned the same way, and small anchorless gaps fall back to an
+LCS. Gaps wait on a work list rather than the call stack, and an empty gap (two
+anchors side by side, nearly all of them) is never visited.
 """
 
 from __future__ import annotations
@@ -18,48 +20,76 @@ _GAP_LIMIT = 2_000_000  # cells of a quadratic alignment we are willing to pay f
 
 
 def align(a: Sequence[Hashable], b: Sequence[Hashable]) -> Pairs:
-    """Patience-style alignment: unique keys anchor an LCS, gaps recurse."""
+    """Patience-style alignment: unique keys anchor an LCS, gaps are aligned in turn."""
     if a == b:
         return [(i, i) for i in range(len(a))]
     out: Pairs = []
-    _align_range(a, b, 0, len(a), 0, len(b), out)
+    # Each entry is a range still to align, or pairs ready to emit; last in, first out.
+    todo: list[tuple[int, int, int, int] | Pairs] = [(0, len(a), 0, len(b))]
+    while todo:
+        task = todo.pop()
+        if isinstance(task, list):
+            out.extend(task)
+        else:
+            todo.extend(reversed(_split(a, b, *task, out)))
     return out
 
 
-def _align_range(
+def _split(
     a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int, out: Pairs
-) -> None:
+) -> list[tuple[int, int, int, int] | Pairs]:
+    """Emit the range's common head; return, in order, what remains of it to align or emit."""
     while alo < ahi and blo < bhi and a[alo] == b[blo]:
         out.append((alo, blo))
         alo, blo = alo + 1, blo + 1
-    tail: list[tuple[int | None, int | None]] = []
+    tail: Pairs = []
     while alo < ahi and blo < bhi and a[ahi - 1] == b[bhi - 1]:
         ahi, bhi = ahi - 1, bhi - 1
         tail.append((ahi, bhi))
+    tail.reverse()
     if alo == ahi or blo == bhi:
         out.extend((i, None) for i in range(alo, ahi))
         out.extend((None, j) for j in range(blo, bhi))
-    else:
-        anchors = _unique_anchors(a, b, alo, ahi, blo, bhi)
-        if anchors:
-            prev_a, prev_b = alo, blo
-            for i, j in anchors:
-                _align_range(a, b, prev_a, i, prev_b, j, out)
-                out.append((i, j))
-                prev_a, prev_b = i + 1, j + 1
-            _align_range(a, b, prev_a, ahi, prev_b, bhi, out)
-        else:
-            _align_small(a, b, alo, ahi, blo, bhi, out)
-    out.extend(reversed(tail))
+        return [tail]
+    anchors = _unique_anchors(a, b, alo, ahi, blo, bhi)
+    if not anchors:
+        _align_small(a, b, alo, ahi, blo, bhi, out)
+        return [tail]
+    parts: list[tuple[int, int, int, int] | Pairs] = []
+    ready: Pairs = []  # pairs to emit before the next gap
+    prev_a, prev_b = alo, blo
+    for i, j in [*anchors, (ahi, bhi)]:
+        if prev_a < i and prev_b < j:  # a gap with items on both sides: align it later
+            parts.append(ready)
+            parts.append((prev_a, i, prev_b, j))
+            ready = []
+        else:  # one side (or both) empty: only removals and additions
+            ready.extend((k, None) for k in range(prev_a, i))
+            ready.extend((None, k) for k in range(prev_b, j))
+        if i < ahi:
+            ready.append((i, j))
+        prev_a, prev_b = i + 1, j + 1
+    parts.append(ready + tail)
+    return parts
 
 
 def _unique_anchors(
     a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int
 ) -> list[tuple[int, int]]:
-    count_a = Counter(a[alo:ahi])
-    count_b = Counter(b[blo:bhi])
-    where_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
-    pairs = [(i, where_b[a[i]]) for i in range(alo, ahi) if count_a[a[i]] == 1 and a[i] in where_b]
+    part_a, part_b = a[alo:ahi], b[blo:bhi]
+    if len(set(part_b)) == len(part_b):  # every key unique (the usual case): no counting
+        where_b = dict(zip(part_b, range(blo, bhi), strict=True))
+    else:
+        count_b = Counter(part_b)
+        where_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
+    if len(set(part_a)) == len(part_a):
+        pairs = [(i, where_b[k]) for i, k in enumerate(part_a, alo) if k in where_b]
+    else:
+        count_a = Counter(part_a)
+        pairs = [(i, where_b[k]) for i, k in enumerate(part_a, alo) if count_a[k] == 1 and k in where_b]
+    partners = [j for _, j in pairs]
+    if partners == sorted(partners):  # nothing moved: the chain is every pair
+        return pairs
     return _longest_increasing(pairs)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from syrupy.data import SnapshotCollections
 from syrupy.extensions.base import AbstractSyrupyExtension
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
@@ -59,6 +60,25 @@ def claim_prefix(location: PyTestLocation) -> str:
     return stem_prefix(test_name(location))
 
 
+_OWNER = pytest.StashKey[tuple[str, str]]()
+
+
+def _owner(location: PyTestLocation) -> tuple[str, str]:
+    """The golden folder and name prefix of a test, worked out once per test item."""
+    stash = location.item.stash
+    owner = stash.get(_OWNER, None)
+    if owner is None:
+        owner = stash[_OWNER] = (_dirname(location.filepath), claim_prefix(location))
+    return owner
+
+
+@functools.lru_cache(maxsize=4096)
+def _golden(location: str) -> tuple[str, str]:
+    """The folder and file stem of a golden."""
+    path = Path(location)
+    return str(path.parent), path.name[: -len(FILE_EXTENSION) - 1]
+
+
 class TraceSnapshotExtension(SingleFileSnapshotExtension):
     """Serializer, storage and comparator of trace goldens."""
 
@@ -84,16 +104,20 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
     @classmethod
     def matches_test_location(cls, *, test_location: PyTestLocation, snapshot_location: str) -> bool:
         # Our names may carry a hash (see naming.py); syrupy's own check does not know that.
-        path = Path(snapshot_location)
-        stem = path.name[: -len(FILE_EXTENSION) - 1]
-        return str(path.parent) == _dirname(test_location.filepath) and claims(claim_prefix(test_location), stem)
+        # With test paths on the command line syrupy asks this for every golden and every
+        # test of its module (n^2 / 2 calls), so both sides are worked out once.
+        folder, prefix = _owner(test_location)
+        parent, stem = _golden(snapshot_location)
+        return parent == folder and claims(prefix, stem)
 
-    def discover_snapshots(self, *, test_location: PyTestLocation, ignore_extensions: list[str] | None = None) -> Any:
-        # Unused trace goldens are ours to find and delete (session.py: it knows skipped
-        # modules, -k, xdist and --trace-snapshot-update); syrupy would count the goldens
-        # of a skipped module as unused, fail the run and advise --snapshot-update.
-        from syrupy.data import SnapshotCollections
-
+    def discover_snapshots(
+        self, *, test_location: PyTestLocation, ignore_extensions: list[str] | None = None
+    ) -> SnapshotCollections:
+        # Unused trace goldens are the golden session's to find and delete (session.py: it
+        # knows skipped modules, -k, xdist and the update flag), so syrupy is not shown
+        # them: it would count a skipped module's goldens as unused, fail a green run and
+        # advise --snapshot-update; under xdist its workers would find a golden the
+        # controller then deletes.
         return SnapshotCollections()
 
     def serialize(self, data: Any, **kwargs: Any) -> str:
@@ -163,16 +187,9 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
 
 
 class UpdatingTraceSnapshotExtension(TraceSnapshotExtension):
-    """The extension of an update run: the run's golden session (session.py) alone decides
-    which trace goldens are unused and deletes them, so syrupy is not shown them. Under
-    xdist its workers would find a golden the controller then deletes, and fail the run."""
+    """The extension of an update run: an unreadable golden is replaced, not reported."""
 
     replace_unreadable = True
-
-    def discover_snapshots(
-        self, *, test_location: PyTestLocation, ignore_extensions: list[str] | None = None
-    ) -> SnapshotCollections:
-        return SnapshotCollections()
 
 
 def extension_class(*, update: bool) -> type[TraceSnapshotExtension]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..model.files import TRACE_SUFFIX, remove_abandoned_temp_files
-from .naming import claims, golden_folder
+from .naming import MAX_STEM, claims, golden_folder
 
 if TYPE_CHECKING:
     import pytest
@@ -139,9 +139,11 @@ class TraceSnapshotSession:
     # -- unused goldens ------------------------------------------------------
 
     def find_unused(self) -> list[Path]:
-        by_folder: dict[str, list[tuple[str, str]]] = {}
+        # Owners indexed by folder and name prefix once: each golden then looks up only
+        # the few prefixes that could claim it, so the check is linear in goldens + tests.
+        by_folder: dict[str, dict[str, list[str]]] = {}
         for folder, prefix, nodeid in self.owners:
-            by_folder.setdefault(folder, []).append((prefix, nodeid))
+            by_folder.setdefault(folder, {}).setdefault(prefix, []).append(nodeid)
         unused: list[Path] = []
         for folder, owners in by_folder.items():
             module = Path(folder).parent.parent / f"{Path(folder).name}.py"
@@ -150,7 +152,7 @@ class TraceSnapshotSession:
                 if str(golden) in self.outcomes:
                     continue
                 stem = golden.name[: -len(TRACE_SUFFIX)]
-                claimers = [n for prefix, n in owners if claims(prefix, stem)]
+                claimers = [n for p in _claiming_prefixes(stem) if claims(p, stem) for n in owners.get(p, ())]
                 if claimers:
                     if all(self.item_outcomes.get(n) == "passed" for n in claimers):
                         unused.append(golden)
@@ -215,3 +217,11 @@ class TraceSnapshotSession:
             "unused": len(self.unused) + len(self.deleted),
         }
         return {"checked": out["passed"] + out["changed"] + missing + out["written"], **out}
+
+
+def _claiming_prefixes(stem: str) -> set[str]:
+    """Every name prefix that ``naming.claims`` could accept for ``stem``: the stem itself,
+    the stem cut before each ``.``, ``[`` or ``~``, and its first ``MAX_STEM`` characters."""
+    found = {stem, stem[:MAX_STEM]}
+    found.update(stem[:k] for k, char in enumerate(stem) if char in ".[~")
+    return found

@@ -92,19 +92,27 @@ def _too_big(where: str) -> GoldenFileError:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a locked temp file in the same folder, fsync, then rename over ``path``.
+    """Write via a locked temp file in the same folder, then rename it over ``path``.
 
-    A crash leaves either the old file or the new one; the temp file's suffix is
-    never read as a trace. The file gets the mode the umask gives (0644 typically).
+    A crash of the run leaves the old file or the new one: the rename is atomic and
+    the temp file's suffix is never read as a trace. Replacing an existing file also
+    fsyncs the new text before the rename, so not even a power loss can leave a
+    half-written version of it. A new file is not synced: it has no old version to
+    lose, and one sync per new golden was most of the time of writing a suite's
+    goldens (1,000 syncs: 2-6 s, the writes themselves 0.2 s); a power loss right
+    after creating one can leave it missing or empty, which a read reports and the
+    next update rewrites. The file gets the mode the umask gives (0644 typically).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    replacing = path.exists()
     fd, temp = _create_temp(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with os.fdopen(fd, "wb") as handle:
             _lock(handle.fileno())
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            handle.write(text.encode("utf-8"))
+            if replacing:
+                handle.flush()
+                os.fsync(handle.fileno())
             if fcntl is not None:  # rename while still locked: never a moment unlocked
                 os.replace(temp, path)
         if fcntl is None:  # Windows renames only closed files

@@ -19,6 +19,7 @@ from pydantic_core import to_json
 
 from .. import _seams
 from ..errors import GoldenFileError, UnstorableTraceError
+from .bulk import gc_paused
 from .canonical import MAX_DEPTH, MAX_INT_BITS, canonical, storable_text
 from .files import TRACE_SUFFIX, atomic_write_text, read_trace_text
 from .step import Step
@@ -84,19 +85,8 @@ class Trace(BaseModel):
     @classmethod
     def from_json(cls, text: str, *, origin: str = "<string>") -> Trace:
         """Parse the tracediff JSON format; ``origin`` names the file in errors."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise GoldenFileError(origin, f"is not valid JSON ({exc})") from None
-        except RecursionError:
-            raise GoldenFileError(
-                origin,
-                f"nests deeper than the about {sys.getrecursionlimit()} levels Python can read "
-                f"(pytest-tracediff writes payloads at most {MAX_DEPTH} levels deep)",
-            ) from None
-        except ValueError as exc:  # an int over 4300 digits: Python's guard (CVE-2020-10735)
-            raise GoldenFileError(origin, f"holds a number Python refuses to read ({exc})") from None
-        return cls.from_data(data, origin=origin)
+        with gc_paused():
+            return cls.from_data(_parse(text, origin), origin=origin)
 
     @classmethod
     def from_data(cls, data: object, *, origin: str = "<data>") -> Trace:
@@ -113,7 +103,8 @@ class Trace(BaseModel):
                 f"{GOLDEN_VERSION} (upgrade pytest-tracediff, or regenerate the file)",
             )
         try:
-            return cls.from_dict(data)
+            with gc_paused():
+                return cls.from_dict(data)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -123,7 +114,9 @@ class Trace(BaseModel):
     def load(cls, path: str | Path) -> Trace:
         """Read a trace file written by ``to_json()`` (a golden is one)."""
         path = Path(path)
-        return cls.from_json(read_trace_text(path), origin=str(path))
+        with gc_paused():
+            # The text is dropped once parsed: a large golden is not held twice.
+            return cls.from_data(_parse(read_trace_text(path), str(path)), origin=str(path))
 
     @classmethod
     def from_any(cls, obj: object) -> Trace:
@@ -152,7 +145,8 @@ class Trace(BaseModel):
         """The readable file format: stable key order, one step per block."""
         # pydantic-core's Rust encoder: the same layout as json.dumps(indent=2,
         # ensure_ascii=False), ten times faster on large traces.
-        return to_json(self.to_dict(), indent=2).decode("utf-8") + "\n"
+        with gc_paused():
+            return to_json(self.to_dict(), indent=2).decode("utf-8") + "\n"
 
     def save(self, path: str | Path) -> None:
         """Write ``to_json()`` atomically: a crash leaves the old file or the new one."""
@@ -162,7 +156,8 @@ class Trace(BaseModel):
 
     def normalized(self, options: NormalizeOptions | None = None) -> Trace:
         """Copy with volatile data removed and payloads canonical; idempotent."""
-        normalized: Trace = _seams.call("normalize", self, options)
+        with gc_paused():
+            normalized: Trace = _seams.call("normalize", self, options)
         return normalized
 
     def diff(self, other: Trace, options: NormalizeOptions | None = None) -> TraceDiff:
@@ -186,6 +181,21 @@ class Trace(BaseModel):
         return f"<Trace source={source!r} status={status!r} steps={len(self.steps)}>"
 
     __str__ = __repr__
+
+
+def _parse(text: str, origin: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GoldenFileError(origin, f"is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise GoldenFileError(
+            origin,
+            f"nests deeper than the about {sys.getrecursionlimit()} levels Python can read "
+            f"(pytest-tracediff writes payloads at most {MAX_DEPTH} levels deep)",
+        ) from None
+    except ValueError as exc:  # an int over 4300 digits: Python's guard (CVE-2020-10735)
+        raise GoldenFileError(origin, f"holds a number Python refuses to read ({exc})") from None
 
 
 def _step_dict(step: Step) -> dict[str, Any]:
