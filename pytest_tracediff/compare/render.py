@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from .entries import ABSENT, KINDS, LABELS, DiffEntry
 
 SYMBOL = {k: "~" for k in KINDS} | {"step_added": "+", "step_removed": "-"}
+_ESCAPED_NEWLINE = re.compile(r"(?<!\\)((?:\\\\)*)\\n")
 
 
 def _describe(entry: DiffEntry, verbose: bool) -> str:
@@ -23,7 +25,10 @@ def _show(value: Any, verbose: bool, limit: int = 80) -> str:
     if value is ABSENT:
         return "<absent>"
     if verbose:
-        return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n      ")
+        # Newlines inside strings are shown as line breaks (a prompt reads as a prompt);
+        # an escaped backslash before an ``n`` is left alone.
+        text = json.dumps(value, ensure_ascii=False, indent=2)
+        return _ESCAPED_NEWLINE.sub(lambda m: m.group(1) + "\n", text).replace("\n", "\n      ")
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

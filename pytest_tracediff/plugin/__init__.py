@@ -161,14 +161,20 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, righ
     if snapshot is not None:
         for side in (right, left):
             if isinstance(side, snapshot.TraceSnapshot):
-                return [f"{left!r} == {right!r}", *side.explain(verbose=verbose)]
+                return _one_per_line([f"{left!r} == {right!r}", *side.explain(verbose=verbose)])
     model = sys.modules.get("pytest_tracediff.model.trace")
     if model is not None and isinstance(left, model.Trace) and isinstance(right, model.Trace):
         from ..compare.diff import diff_recorded
 
         # ``assert actual == expected``: the right side is the baseline.
-        return [f"{left!r} == {right!r}", *diff_recorded(right, left).render_lines(verbose=verbose)]
+        return _one_per_line([f"{left!r} == {right!r}", *diff_recorded(right, left).render_lines(verbose=verbose)])
     return None
+
+
+def _one_per_line(lines: list[str]) -> list[str]:
+    """pytest escapes a newline inside an explanation line as a literal ``\\n``; a verbose
+    value spans lines, so each becomes a line of its own."""
+    return [part for line in lines for part in line.split("\n")]
 
 
 class _Unreported:
