@@ -377,7 +377,13 @@ def _show(args: argparse.Namespace) -> int:
         lines.append(
             "  ".join(
                 part
-                for part in (name.ljust(width), status.ljust(status_width), attempts.ljust(attempts_width), tokens, cost)
+                for part in (
+                    name.ljust(width),
+                    status.ljust(status_width),
+                    attempts.ljust(attempts_width),
+                    tokens,
+                    cost,
+                )
                 if part
             ).rstrip()
         )

@@ -111,9 +111,7 @@ def test_summary_counts_and_nothing_written_without_options(project: pytest.Pyte
     before = files(project.path)
     result = run(project, "--trace-artifacts", "artifacts")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(
-        ["*trace snapshot summary*", "trace goldens: 2 checked: 2 matched"]
-    )
+    result.stdout.fnmatch_lines(["*trace snapshot summary*", "trace goldens: 2 checked: 2 matched"])
     assert files(project.path) == before  # artifacts only for failures
 
     change(project, price=19.99)

@@ -10,13 +10,15 @@ import os
 import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from . import settings
 
 if TYPE_CHECKING:
+    from syrupy.session import SnapshotSession
+
     from ..golden.session import TraceSnapshotSession
     from ..golden.snapshot import Comparison, TraceSnapshot
     from ..report.collector import ReportCollector
@@ -109,21 +111,21 @@ class _GoldenTracker:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
-        pytest_session, session = session, _session(self.config)
+        run_session, goldens = session, _session(self.config)  # pytest's session; this run's trace goldens
         # The report layer is loaded only when a comparison reported or an output is asked for.
         run = settings.RunSettings.of(self.config)
         reporting = _REPORTS in self.config.stash or run.report_path is not None
         if self.worker:
-            exported = {"goldens": session.export(), "reports": _reports(self.config).export() if reporting else {}}
+            exported = {"goldens": goldens.export(), "reports": _reports(self.config).export() if reporting else {}}
             self.config.workeroutput["tracediff"] = exported  # type: ignore[attr-defined]
         else:
-            session.finish()
-            if session.unused and pytest_session.exitstatus == pytest.ExitCode.OK:
+            goldens.finish()
+            if goldens.unused and run_session.exitstatus == pytest.ExitCode.OK:
                 # syrupy fails a run on an unused snapshot; trace goldens are not in its report.
-                pytest_session.exitstatus = pytest.ExitCode.TESTS_FAILED
+                run_session.exitstatus = pytest.ExitCode.TESTS_FAILED
             if reporting or os.environ.get("GITHUB_STEP_SUMMARY"):
-                unused = [session.display(p) for p in [*session.unused, *session.deleted]]
-                _reports(self.config).write(session.counts(), unused)
+                unused = [goldens.display(p) for p in [*goldens.unused, *goldens.deleted]]
+                _reports(self.config).write(goldens.counts(), unused)
         return (yield)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -223,7 +225,7 @@ def trace_snapshot(request: pytest.FixtureRequest) -> TraceSnapshot:
         update_snapshots=update,
         extension_class=TraceSnapshotExtension,
         test_location=PyTestLocation(request.node),
-        session=_Unreported(syrupy_session),
+        session=cast("SnapshotSession", _Unreported(syrupy_session)),
     )
     config, item = request.config, request.node
     wanted = settings.RunSettings.of(config).report_path is not None

@@ -57,8 +57,7 @@ _EMPTY_HINTS = {
     "otel": "start and end the spans inside the block with a tracer from the global provider "
     "(`opentelemetry.trace.get_tracer`); for spans of a TracerProvider your code holds, pass its "
     "InMemorySpanExporter to Trace.from_any",
-    "pydantic-ai": "run the agent inside the block; an agent built with its own `instrument=` setting "
-    "is not captured",
+    "pydantic-ai": "run the agent inside the block; an agent built with its own `instrument=` setting is not captured",
     "langgraph": "invoke a compiled graph inside the block; runs outside a compiled graph are not recorded",
     "openai-agents": "run `Runner.run`/`run_sync` inside the block; a trace started before the block is not captured",
 }
@@ -161,5 +160,7 @@ class TraceCapture:
                 "Install the one your pipeline uses (`pip install 'pytest-tracediff[<framework>]'`); "
                 'trace_capture("<framework>") says what it needs on this Python.'
             )
-        hints = "; ".join(f"{a.name}: {_EMPTY_HINTS.get(a.name, 'run it inside the `with` block')}" for a in self._adapters)
+        hints = "; ".join(
+            f"{a.name}: {_EMPTY_HINTS.get(a.name, 'run it inside the `with` block')}" for a in self._adapters
+        )
         return f"Watched: {', '.join(a.name for a in self._adapters)}. Check that {hints}."
