@@ -425,7 +425,8 @@ def sample_report() -> str:
 
 
 @pytest.mark.slow
-def test_html_report_renders_in_a_browser(tmp_path: Path) -> None:
+@pytest.mark.parametrize("width", [900, 1440])
+def test_html_report_renders_in_a_browser(tmp_path: Path, width: int) -> None:
     chromium = _chromium()
     if chromium is None:
         pytest.skip("chromium not installed: apt-get install chromium")
@@ -433,7 +434,7 @@ def test_html_report_renders_in_a_browser(tmp_path: Path) -> None:
     page.write_text(sample_report(), encoding="utf-8")
     url = page.as_uri()
     screenshot = tmp_path / "report.png"
-    shot = _headless(chromium, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1280,2000", url)
+    shot = _headless(chromium, tmp_path / "profile", f"--screenshot={screenshot}", f"--window-size={width},2000", url)
     assert screenshot.exists(), shot.stderr
     assert screenshot.stat().st_size > 10_000
     assert screenshot.read_bytes().startswith(b"\x89PNG")
