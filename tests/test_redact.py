@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from pytest_tracediff import NormalizeOptions, Step, StepStatus, Tokens, Trace
 from pytest_tracediff.model.canonical import REDACTED
-from pytest_tracediff.normalize.redact import DEFAULT_SECRET_PATTERNS, _replacer, key_matcher, redact_text
+from pytest_tracediff.normalize.redact import default_rules, key_matcher, redact_text
 
 pytest_plugins = ["pytester"]
 
@@ -286,10 +286,10 @@ def test_usage_counters_and_harmless_text_are_kept() -> None:
     "key",
     [
         *("password", "db_password", "Passwd", "pwd", "passphrase", "secret", "client_secret", "SECRET_KEY"),
-        *("token", "access_token", "refresh_token", "id_token", "auth_token", "authToken", "X-CSRF-Token"),
+        *("api_token", "access_token", "refresh_token", "id_token", "auth_token", "authToken", "X-CSRF-Token"),
         *("api_key", "apiKey", "x-api-key", "OPENAI_API_KEY", "Authorization", "Proxy-Authorization"),
         *("cookie", "Set-Cookie", "credentials", "credential", "private_key", "privateKey", "access_key"),
-        *("aws_secret_access_key", "session_id", "sessionId", "JSESSIONID", "signature", "X-Hub-Signature-256"),
+        *("aws_secret_access_key", "SENTRY_DSN", "DD_APP_KEY", "DATABASE_URL", "basic_auth", "GITHUB_TOKEN"),
     ],
 )
 def test_sensitive_keys_hide_their_whole_value(key: str) -> None:
@@ -299,6 +299,23 @@ def test_sensitive_keys_hide_their_whole_value(key: str) -> None:
     value = {"nested": ["anything", 42]}
     out = Trace(steps=[Step(step_id="a", input={key: value, "other": value})]).normalized().steps[0].input
     assert out == {key: REDACTED, "other": value}
+
+
+@pytest.mark.parametrize(
+    "key", ["token", "session_id", "sessionId", "JSESSIONID", "signature", "X-Hub-Signature-256", "auth", "key"]
+)
+def test_weak_keys_hide_values_that_look_like_secrets(key: str) -> None:
+    matcher = key_matcher()
+    assert matcher is not None
+    assert matcher(key)
+    secret = "sha256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"
+    kept: list[Any] = [464, " the", "oauth2", "def f(x: int) -> str", "expired", {"id": 1}, [464, 11]]
+    data = {f"{key}": secret, "pair": (key, "Zk9Lm2Np5Qr8St1Uv4"), "auth_pair": {key: ["bob", "hunter2"]}}
+    out = Trace(steps=[Step(step_id="a", input=data)]).normalized().steps[0].input
+    assert out == {key: REDACTED, "pair": [key, REDACTED], "auth_pair": {key: REDACTED}}
+    for value in kept:
+        step = Trace(steps=[Step(step_id="a", input={key: value})]).normalized().steps[0]
+        assert step.input[key] == Trace(steps=[Step(step_id="a", input={"x": value})]).normalized().steps[0].input["x"]
 
 
 @pytest.mark.parametrize(
@@ -472,8 +489,8 @@ def test_marker_rejects_invalid_redaction_regexes(pytester: pytest.Pytester) -> 
 
 def _every_rule(text: str) -> str:
     """The default value rules applied without the trigger that usually gates them."""
-    for regex, placeholder in DEFAULT_SECRET_PATTERNS:
-        text = re.sub(regex, _replacer(placeholder), text)
+    for sub, replace in default_rules():
+        text = sub(replace, text)
     return text
 
 

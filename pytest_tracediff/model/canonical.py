@@ -33,10 +33,19 @@ _MAX_INT_BITS = 14_000
 _first = operator.itemgetter(0)
 
 
-def canonical(value: Any, text: TextHook | None = None, secret_key: Callable[[str], bool] | None = None) -> Any:
+HideHook = Callable[[Any, str], Any]
+
+
+def canonical(
+    value: Any,
+    text: TextHook | None = None,
+    secret_key: Callable[[str], bool] | None = None,
+    hide: HideHook | None = None,
+) -> Any:
     """Canonical JSON-safe copy of ``value``; ``text`` rewrites every string, and the
-    value of a key (after ``text``) that ``secret_key`` accepts becomes ``"<redacted>"``."""
-    return _Walker(text, secret_key).walk(value, 0)
+    value of a key (after ``text``) that ``secret_key`` accepts becomes ``hide(value, key)``
+    (by default ``"<redacted>"``; normalization passes redaction's, which judges the value)."""
+    return _Walker(text, secret_key, hide or hide_value).walk(value, 0)
 
 
 def canonical_json(value: Any) -> str:
@@ -45,11 +54,12 @@ def canonical_json(value: Any) -> str:
 
 
 class _Walker:
-    __slots__ = ("_active", "_secret", "_text")
+    __slots__ = ("_active", "_hide", "_secret", "_text")
 
-    def __init__(self, text: TextHook | None, secret_key: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, text: TextHook | None, secret_key: Callable[[str], bool] | None, hide: HideHook) -> None:
         self._text = text
         self._secret = secret_key
+        self._hide = hide
         self._active: set[int] = set()
 
     def _str(self, value: str) -> str:
@@ -102,13 +112,13 @@ class _Walker:
                 and self._secret is not None
                 and self._secret(items[0])
             ):
-                items[1] = hide(items[1])
+                items[1] = self._hide(items[1], items[0])
             return items
         finally:
             active.discard(marker)
 
     def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
-        text, walk, child, secret = self._text, self.walk, depth + 1, self._secret
+        text, walk, child, secret, hide = self._text, self.walk, depth + 1, self._secret, self._hide
         pairs: list[tuple[str, Any]] = []
         if secret is None:
             for raw, item in value.items():
@@ -119,7 +129,7 @@ class _Walker:
         else:
             for raw, item in value.items():
                 key = (raw if text is None else text(raw)) if type(raw) is str else self._key(raw, depth)
-                pairs.append((key, walk(hide(item) if secret(key) else item, child)))
+                pairs.append((key, walk(hide(item, key) if secret(key) else item, child)))
         pairs.sort(key=_first)
         out: dict[str, Any] = dict(pairs)
         if len(out) == len(pairs):
@@ -222,7 +232,7 @@ def _safe_repr(value: Any) -> str:
     return text
 
 
-def hide(value: Any) -> Any:
+def hide_value(value: Any, key: str = "") -> Any:
     """What the value of a secret's key becomes: ``REDACTED``, unless it holds nothing."""
     if value is None or value is True or value is False or (type(value) is str and not value):
         return value

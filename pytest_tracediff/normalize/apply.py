@@ -15,6 +15,7 @@ from ..model import Step, Tokens, Trace
 from ..model.canonical import canonical
 from .options import DEFAULT_OPTIONS, NormalizeOptions
 from .order import canonical_order
+from .redact import hide
 from .truncate import truncate
 
 
@@ -22,7 +23,7 @@ def normalize(trace: Trace, options: NormalizeOptions | None = None) -> Trace:
     opts = options or DEFAULT_OPTIONS
     steps = [_normalize_step(step, opts) for step in trace.steps]
     steps = [_strip_volatile(step) for step in canonical_order(steps)]
-    attributes = canonical(trace.attributes, opts.mask, opts._secret_key)
+    attributes = canonical(trace.attributes, opts.mask, opts._secret_key, hide)
     if opts._excluded is not None:
         attributes = _drop_excluded(attributes, "attributes", opts._excluded)
     attributes = truncate(attributes, opts.max_string, opts.max_items)
@@ -55,9 +56,9 @@ def _normalize_step(step: Step, opts: NormalizeOptions) -> Step:
         "model": step.model,
         "tokens": step.tokens,
         "cost": None if step.cost is None else _plain_decimal(step.cost),
-        "input": canonical(step.input, mask, secret),
-        "output": canonical(step.output, mask, secret),
-        "attributes": canonical(step.attributes, mask, secret),
+        "input": canonical(step.input, mask, secret, hide),
+        "output": canonical(step.output, mask, secret, hide),
+        "attributes": canonical(step.attributes, mask, secret, hide),
         "start": None,
         "duration": None,
         # Kept until ordering is done, then stripped.

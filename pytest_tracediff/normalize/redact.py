@@ -3,202 +3,427 @@
 Runs inside normalization, before the volatile maskers, so that everything built from
 a normalized trace (goldens, diffs, failure output) is redacted. Two kinds of rule:
 
-* key rules, case-insensitive regexes searched in dict keys: the whole value of a
-  matching key becomes ``"<redacted>"`` (``None``, booleans and ``""`` are kept: they
-  hold no secret, and keeping them keeps "the token is now unset" visible);
-* value rules, regexes searched in every string (values, keys, error messages): only
-  the matching part is replaced, by a placeholder naming the kind of secret
-  (``"<redacted:jwt>"``), or by ``"<redacted>"`` after a label that is kept
-  (``"password=<redacted>"``, ``"Bearer <redacted>"``, ``"https://<redacted>@host"``).
+* key rules, on dict keys split into words (``DD_APP_KEY`` -> dd, app, key): a *strong*
+  key (``password``, ``api_key``, ``SENTRY_DSN``, ``DATABASE_URL``) hides its whole
+  value as ``"<redacted>"``; a *weak* key (``token``, ``key``, ``auth``, ``signature``)
+  hides it only when the value looks like a secret (long, mixed, high entropy), so a
+  token id ``464`` or a logprob token ``" the"`` stays. Words that describe a secret
+  without holding it (``password_policy``, ``secret_count``, ``eos_token``) are not
+  secret keys. ``None``, booleans and ``""`` are kept (they hold no secret), and so is
+  a JSON schema (``"api_key": {"type": "string"}``);
+* value rules, searched in every string (values, keys, error messages): provider
+  token formats (``secret_rules.TOKEN_RULES``) become ``"<redacted:kind>"``; private
+  key blocks, URL credentials, ``Bearer`` credentials, headers, query parameters,
+  command-line flags, ``.netrc`` lines and ``label: value`` pairs keep their label and
+  end in ``"<redacted>"``. A labelled value is judged like a dict value: never a JSON
+  object or array, never prose (``Invalid password: must be ...``).
 
-No rule changes a placeholder, so redaction is idempotent, and a new secret of the same
-shape gives the same golden. A labelled value that starts with ``<`` counts as already
-redacted, and values stop at ``…``: so a placeholder cut short by truncation (which runs
-after redaction) is left as it is.
+Every rule is linear-time: bounded character-class repeats after a literal, no nested
+repeats (checked by ``tests/test_secret_corpus.py``). No rule changes a placeholder,
+so redaction is idempotent, and a new secret of the same shape gives the same golden.
+A labelled value that starts with ``<`` counts as already redacted, and values stop
+at ``…``: so a placeholder cut short by truncation (which runs after redaction) is
+left as it is.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..model.canonical import REDACTED
+from . import secret_rules as rules
 
-DEFAULT_SECRET_KEYS: tuple[str, ...] = (
-    r"pass(?:word|wd|phrase)",
-    r"pwd$",
-    r"secret",
-    # access_token, authToken, X-CSRF-Token, token; never a usage counter (total_tokens, max_token).
-    r"^(?!(?:max|min|total|prompt|completion|input|output|num|n|cached|reasoning)[-_ .]?token$).*token$",
-    r"api[-_ .]?key",
-    r"(?:private|access|account|client|encryption|signing|master|subscription)[-_ .]?key",
-    r"authorization",
-    r"cookie",
-    r"credential",
-    r"sess(?:ion)?[-_ .]?id$",
-    r"signature(?:[-_ .]?\d+)?$",  # X-Hub-Signature-256
-    r"^(?:auth|basic[-_ .]?auth|http[-_ .]?auth)$",
-)
-"""Dict keys whose whole value is a secret, searched case-insensitively."""
+_T = TypeVar("_T")
 
-_LABELS = (
-    r"pass(?:word|wd|phrase)|pwd|secret|token|credentials?|apikey"
-    r"|(?:api|private|access|account|client|encryption|signing|master|secret)[-_ ]?key"
-)
-_QUERY_LABELS = (  # case-sensitive, as in the URLs that carry them
-    r"sig|signature|Signature|[Xx]-[Aa]mz-(?:Signature|Security-Token|Credential|signature|security-token|credential)"
-    r"|access_token|id_token|refresh_token|token|api_key|apikey|client_secret|password"
-)
-_FLAG_LABELS = r"password|passwd|passphrase|secret|token|api-key|apikey|access-key|private-key"
+NONE, WEAK, STRONG = 0, 1, 2
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+@functools.lru_cache(maxsize=8192)
+def key_kind(key: str) -> int:
+    """``NONE``, ``WEAK`` or ``STRONG``: how much a key or label says its value is a secret."""
+    if key in rules.NOT_SECRET_KEYS or len(key) > 80:
+        return NONE
+    words = [w.lower() for w in _WORDS.findall(key)]
+    while words and words[-1].isdigit():
+        words.pop()
+    if not words:
+        return NONE
+    last, prev = words[-1], (words[-2] if len(words) > 1 else "")
+    if last == "id" and prev == "session":
+        return WEAK
+    if last in ("url", "uri"):
+        return STRONG if prev in rules.SECRET_URL_WORDS else NONE
+    if last in ("string", "str") and prev in ("connection", "conn"):
+        return STRONG
+    if last in rules.METADATA_WORDS:
+        return NONE
+    if last in rules.STRONG_WORDS or last.endswith(("password", "passwd", "secret", "apikey")):
+        return STRONG
+    env_style = "_" in key and key.isupper()
+    if last == "key":
+        if prev in rules.NOT_SECRET_BEFORE_KEY:
+            return NONE
+        if prev in rules.KEY_QUALIFIERS or "secret" in words or "private" in words or env_style:
+            return STRONG
+        return WEAK
+    if last.endswith("token"):
+        if prev in rules.NOT_SECRET_BEFORE_TOKEN:
+            return NONE
+        return STRONG if prev in rules.TOKEN_QUALIFIERS or env_style else WEAK
+    if last in rules.WEAK_WORDS:
+        return STRONG if env_style or prev in ("basic", "http", "proxy") else WEAK
+    if last == "base" and prev == "key":  # Rails' SECRET_KEY_BASE
+        return STRONG
+    return NONE
+
+
+def _entropy(text: str) -> float:
+    """Shannon entropy in bits per character."""
+    size = len(text)
+    return -sum(n / size * math.log2(n / size) for n in map(text.count, set(text)))
+
+
+def looks_random(value: str) -> bool:
+    """A long token mixing kinds of characters with high entropy: what a weak key's
+    secret looks like, and what a word, a number or a sentence does not."""
+    size = len(value)
+    if size < 8 or size > 8192 or value.startswith("<") or any(c.isspace() for c in value):
+        return False
+    digits = any(c.isdigit() for c in value)
+    lower = any(c.islower() for c in value)
+    upper = any(c.isupper() for c in value)
+    if not ((digits and (lower or upper)) or (size >= 16 and lower and upper)):
+        return False
+    return _entropy(value) >= min(3.0, 0.75 * math.log2(size))
+
+
+def _looks_credential(value: str) -> bool:
+    """After ``password: `` in prose: a digit, a symbol or an inner capital, not a word."""
+    if len(value) < 6 or value.startswith("<"):
+        return False
+    return any(not c.isalpha() for c in value) or any(c.isupper() for c in value[1:])
+
+
+def _is_schema(value: Any) -> bool:
+    """A JSON-schema dict: the description of a parameter named ``api_key``, not its value."""
+    return (
+        type(value) is dict
+        and bool(value)
+        and all(isinstance(k, str) and k in rules.SCHEMA_WORDS for k in value)
+        and any(k in value for k in ("type", "anyOf", "oneOf", "allOf", "$ref", "enum", "const"))
+    )
+
+
+def _weak_value_is_secret(value: Any) -> bool:
+    """Whether the value of a weak key (``token``, ``auth``) is a secret: not ``464``."""
+    if isinstance(value, str):
+        return looks_random(value)
+    if isinstance(value, (list, tuple)):  # an ("user", "password") auth pair
+        return any(isinstance(item, str) and item for item in value)
+    return isinstance(value, (bytes, bytearray))
+
+
+def hide(value: Any, key: str | None = None) -> Any:
+    """What the value of a secret's key becomes: ``"<redacted>"``, unless it holds nothing.
+
+    With the ``key``, a weak default key (``token``) keeps a value that is no secret.
+    """
+    if value is None or value is True or value is False or (type(value) is str and not value):
+        return value
+    if key is not None and key_kind(key) == WEAK and not _weak_value_is_secret(value):
+        return value
+    if _is_schema(value):
+        return value
+    return REDACTED
+
+
+# api_key=None, password: ********, api_key=SecretStr('**********'): nothing to hide.
+_NOT_A_VALUE = re.compile(r"None|null|nil|NULL|undefined|true|false|True|False|\*+|Secret(?:Str|Bytes)\(")
+
+
+def _judged(label: str, value: str, style: str) -> bool:
+    """Whether ``label`` then ``value`` (``quoted``, ``tight`` as in ``a=b``, or
+    ``spaced`` as in ``a: b``) shows a secret."""
+    kind = key_kind(label)
+    if kind == NONE or _NOT_A_VALUE.fullmatch(value):
+        return False
+    if kind == STRONG:
+        return style != "spaced" or _looks_credential(value)
+    return looks_random(value)
+
+
+# -- value rules ---------------------------------------------------------------------
+
+_STOP = "\u2026"  # a value cut by truncation ends here
 _SCHEME = r"(?:Bearer|BEARER|Basic|BASIC)"
 # An authorization credential: 8+ characters with a digit, a symbol or an inner capital,
 # so that prose ("Basic authentication") is left alone.
-_CREDENTIAL = r"(?=[A-Za-z0-9._~+/=-]{8})(?=[A-Za-z0-9._~+/-]*[0-9+/=_-]|[A-Za-z0-9]*[a-z0-9][A-Z])"
-_COUNTER = re.compile(r"(?:max|min|total|prompt|completion|input|output|num|n|cached|reasoning)[-_]?$", re.I)
+_CREDENTIAL = r"(?=[A-Za-z0-9._~+/=-]{8})(?=[A-Za-z0-9._~+/-]{0,1024}?[0-9+/=_-]|[A-Za-z0-9]{0,1024}?[a-z0-9][A-Z])"
+_LABEL = r"(?P<label>[A-Za-z_$][A-Za-z0-9_.$-]{0,63})"
+_QUOTED = rf"(?:\\[^\"'{_STOP}]|[^\"'\\\r\n{_STOP}]){{1,4096}}"
+_UNQUOTED = rf"(?![<{{\[])(?:(?i:bearer|basic)[ \t]{{1,16}})?[^\s\"'\\,;&)}}\]{_STOP}]{{1,4096}}"
 
-DEFAULT_SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
+
+# One alternation of every token format. No group inside: the regex engine then skips an
+# alternative on its first literal at once (a named group per rule makes it ~15x slower);
+# the rare match is told apart afterwards.
+_TOKENS = rf"(?<![A-Za-z0-9])(?:{'|'.join(rx for _, rx, _ in rules.TOKEN_RULES)})"
+
+
+_LITERAL_PREFIX = re.compile(r"(?:[A-Za-z0-9_~$-]|\\[.$])+(?![?*+{])")
+
+
+def _branches(regex: str) -> list[str]:
+    """The top-level alternatives of ``regex``."""
+    parts, depth, in_class, start, i = [], 0, False, 0, 0
+    while i < len(regex):
+        char = regex[i]
+        if char == "\\":
+            i += 1
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "|" and depth == 0:
+            parts.append(regex[start:i])
+            start = i + 1
+        i += 1
+    return [*parts, regex[start:]]
+
+
+def _token_gate() -> list[str]:
+    """Trigger alternatives for the token formats, each starting at a character that is not
+    a lowercase letter (``-(?<=sk-)``, ``AKIA``): the regex engine's first-character
+    check then skips prose, which is mostly lowercase letters and spaces."""
+    pieces: list[str] = []
+    for name, regex, _ in rules.TOKEN_RULES:
+        if name in rules.TOKEN_GATES:
+            pieces.extend(rules.TOKEN_GATES[name])
+            continue
+        for branch in _branches(regex):
+            match = _LITERAL_PREFIX.match(branch)
+            literal = re.sub(r"\\(.)", r"\1", match.group(0)) if match else ""
+            # Anchor at a separator ("sk-", "hvs.") or else at a capital or digit ("AKIA"): rarer
+            # in prose than letters.
+            anchors = [i for i, char in enumerate(literal) if char in "-_.:/~$"]
+            anchors += [i for i, char in enumerate(literal) if not char.islower()]
+            if len(literal) < 3 or not anchors:
+                raise ValueError(f"secret rule {name!r}: its prefix is short or lowercase, give it a TOKEN_GATES entry")
+            anchor = anchors[0]
+            before, rest = re.escape(literal[: anchor + 1]), re.escape(literal[anchor + 1 :])
+            pieces.append(f"{re.escape(literal[anchor])}(?<={before}){rest}" if anchor else before + rest)
+    # One alternative per first character: at a position where one of them stands, the
+    # engine then tries a few alternatives, not all of them.
+    by_first: dict[str, list[str]] = {}
+    for piece in pieces:
+        size = 2 if piece.startswith("\\") else 1
+        by_first.setdefault(re.escape(re.sub(r"\\(.)", r"\1", piece[:size])), []).append(piece[size:])
+    return [f"{first}(?:{'|'.join(rests)})" for first, rests in by_first.items()]
+
+
+@functools.lru_cache(maxsize=1)
+def _token_kinds() -> tuple[tuple[Callable[[str], Any], str], ...]:
+    return tuple((re.compile(rx).fullmatch, f"<redacted:{name}>") for name, rx, _ in rules.TOKEN_RULES)
+
+
+def _token(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return next((placeholder for fullmatch, placeholder in _token_kinds() if fullmatch(text)), "<redacted:token>")
+
+
+def _keep(placeholder: str) -> Callable[[re.Match[str]], str]:
+    def replace(match: re.Match[str]) -> str:
+        return match.group("keep") + placeholder
+
+    return replace
+
+
+def _assignment(match: re.Match[str]) -> str:
+    """``label: value``: redacted when the label and the value say it is a secret."""
+    if match.group("q"):
+        style = "quoted"
+    elif match.group("sep") == ":" or match.group("sp1") or match.group("sp2"):
+        style = "spaced"
+    else:
+        style = "tight"
+    if _judged(match.group("label"), match.group("value"), style):
+        return match.group("keep") + REDACTED
+    return match.group(0)
+
+
+def _tight(match: re.Match[str]) -> str:
+    """``?sig=...``, ``--api-key ...``: a parameter named like a secret holds one."""
+    if key_kind(match.group("label")) != NONE:
+        return match.group("keep") + REDACTED
+    return match.group(0)
+
+
+_HEADER_SCHEME = re.compile(rf"(?i:{rules.AUTH_SCHEMES})[ \t]")
+
+
+def _header(match: re.Match[str]) -> str:
+    """``Authorization: <scheme> <credential>`` or ``Cookie: a=b``, not ``Authorization: required``."""
+    value = match.group("value")
+    first = value.split(None, 1)[0] if value.strip() else ""
+    if _HEADER_SCHEME.match(value) or _looks_credential(first) or "=" in first:
+        return match.group("keep") + REDACTED
+    return match.group(0)
+
+
+# (regex, replacement), applied in this order.
+_RULE_SOURCES: tuple[tuple[str, Callable[[re.Match[str]], str]], ...] = (
     # PEM / PGP private key blocks, or what is left of one that was cut short.
     (
-        r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+        r"(?P<keep>)-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
         r"(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)",
-        "<redacted:private-key>",
+        _keep("<redacted:private-key>"),
     ),
-    (r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", "<redacted:jwt>"),
-    (r"\bsk-ant-[A-Za-z0-9_-]{16,}", "<redacted:anthropic-key>"),
-    (r"\bsk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}", "<redacted:openai-key>"),
-    (r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|\bwhsec_[A-Za-z0-9]{16,}", "<redacted:stripe-key>"),
-    (r"\bnk_(?:live_|test_)?(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{16,}", "<redacted:noukai-key>"),
-    (r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", "<redacted:aws-key-id>"),
-    (r"\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}", "<redacted:github-token>"),
-    (r"\bglpat-[A-Za-z0-9_-]{20,}", "<redacted:gitlab-token>"),
-    (r"\bxox[abprse]-[A-Za-z0-9-]{10,}|\bxapp-\d-[A-Za-z0-9-]{10,}", "<redacted:slack-token>"),
-    (r"\bhttps://hooks\.slack\.com/services/[A-Za-z0-9/_-]+", "<redacted:slack-webhook>"),
-    (r"\bAIza[0-9A-Za-z_-]{35}", "<redacted:google-api-key>"),
-    (r"\bya29\.[0-9A-Za-z_-]{20,}|\bGOCSPX-[0-9A-Za-z_-]{20,}", "<redacted:google-oauth>"),
-    (r"\bhf_[A-Za-z0-9]{30,}", "<redacted:huggingface-token>"),
-    (r"\bnpm_[A-Za-z0-9]{36}\b|\bpypi-AgE[A-Za-z0-9_-]{50,}", "<redacted:package-token>"),
-    (r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", "<redacted:sendgrid-key>"),
-    (r"\bSK[0-9a-fA-F]{32}\b", "<redacted:twilio-key>"),
-    (r"\bdo[opr]_v1_[a-f0-9]{64}", "<redacted:digitalocean-token>"),
-    (r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", "<redacted:shopify-token>"),
-    (r"\bAGE-SECRET-KEY-1[0-9A-Z]{58}", "<redacted:age-key>"),
-    # scheme://user:password@host -> scheme://<redacted>@host
-    (r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]{0,31}://)[^\s/?#@<>\"':]*:[^\s/?#@<>\"']+(?=@)", REDACTED),
+    # PuTTY .ppk: the private lines after their header.
+    (r"(?P<keep>Private-Lines: ?\d{1,4}\r?\n)[A-Za-z0-9+/=\r\n]{1,65536}", _keep("<redacted:putty-private-key>")),
+    (_TOKENS, _token),
+    # scheme://user:password@host -> scheme://<redacted>@host; not host:port/path@x.
+    (
+        r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]{0,31}://)[^\s/?#@<>\"':]{0,256}:(?!\d{1,5}(?:[/?#]|$))"
+        r"[^\s@<>\"']{1,512}(?=@)",
+        _keep(REDACTED),
+    ),
+    # scheme://TOKEN@host (DSNs): a user part that is a long random token.
+    (
+        r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]{0,31}://)(?=[A-Za-z0-9_-]{0,128}?\d)[A-Za-z0-9_-]{20,128}(?=@)",
+        _keep(REDACTED),
+    ),
+    # .netrc: machine host login user password secret
+    (
+        rf"(?P<keep>\blogin[ \t\r\n]{{1,16}}[^\s]{{1,256}}[ \t\r\n]{{1,16}}password[ \t\r\n]{{1,16}})"
+        rf"(?![<\s])[^\s{_STOP}]{{1,1024}}",
+        _keep(REDACTED),
+    ),
     # "Bearer <redacted>", "Basic <redacted>"
-    (rf"(?P<keep>\b{_SCHEME}[ \t]+){_CREDENTIAL}[A-Za-z0-9._~+/-]+=*", REDACTED),
+    (rf"(?P<keep>\b{_SCHEME}[ \t]{{1,16}}){_CREDENTIAL}[A-Za-z0-9._~+/-]{{1,4096}}={{0,3}}", _keep(REDACTED)),
     # Header lines: everything after "Authorization:" or "Cookie:" up to the end of the line.
     (
-        r"(?P<keep>(?:[Aa]uthorization|AUTHORIZATION|[Cc]ookie|COOKIE)(?:\\?[\"'])?[ \t]?[:=][ \t]*(?:\\?[\"'])?)"
-        r"(?![\s<])[^\"'\\\r\n\u2026]+",
-        REDACTED,
+        r"(?P<keep>(?<![A-Za-z0-9_-])(?i:(?:proxy-)?authorization|(?:set-)?cookie)(?:\\?[\"'])?[ \t]?[:=][ \t]{0,16}"
+        rf"(?:\\?[\"'])?)(?P<value>(?![\s<])[^\"'\\\r\n{_STOP}]{{1,8192}})",
+        _header,
     ),
     # Signatures and tokens in URL query strings (presigned S3 / Azure SAS URLs, OAuth).
-    (rf"(?P<keep>[?&](?:{_QUERY_LABELS})=)[^&#\s\"'<>\u2026]+", REDACTED),
-    # Command lines: --password hunter2, --api-key abc
-    (rf"(?P<keep>(?<![\w-])--[\w-]*?(?i:{_FLAG_LABELS})[ \t]+)(?!-)[^\s\"'<\u2026]+", REDACTED),
+    (rf"(?P<keep>[?&](?P<label>[A-Za-z][\w.-]{{0,40}})=)(?P<value>[^&#\s\"'<>{_STOP}]{{1,4096}})", _tight),
+    # Command lines: --password hunter2, --api-key=abc
+    (
+        rf"(?P<keep>(?<![\w-])--(?P<label>[A-Za-z][\w-]{{0,40}})(?:[ \t]{{1,8}}|=))"
+        rf"(?P<value>(?![-<])[^\s\"'<{_STOP}]{{1,1024}})",
+        _tight,
+    ),
     # LABEL=VALUE, LABEL: VALUE, "label": "value" in free text, logs, reprs and JSON text.
     (
-        rf"(?P<keep>(?P<label>(?i:{_LABELS}))(?:\\?[\"'])?[ \t]?(?::(?!:)|=(?!=))[ \t]*(?P<q>\\?[\"'])?)"
-        rf"(?!<)(?(q)(?:\\[^\"'\u2026]|[^\"'\\\r\n\u2026])+|(?:(?i:bearer|basic)[ \t]+)?[^\s\"'\\,;&)}}\]\u2026]+)",
-        REDACTED,
+        rf"(?<![A-Za-z0-9_.$-])(?P<keep>{_LABEL}(?:\\?[\"'])?(?P<sp1>[ \t]?)(?P<sep>:(?!:)|=>|=(?!=))"
+        rf"(?P<sp2>[ \t]{{0,16}})(?P<q>\\?[\"'])?)(?!<)(?P<value>(?(q){_QUOTED}|{_UNQUOTED}))",
+        _assignment,
     ),
 )
-"""``(regex, placeholder)`` pairs, applied in this order; a ``keep`` group is kept."""
+
+DEFAULT_SECRET_PATTERNS: tuple[str, ...] = tuple(rx for rx, _ in _RULE_SOURCES)
+"""The default value rules' regexes, in the order they are applied."""
 
 
-def _width(regex: str) -> int:
-    """Characters matched by a regex made of literals, escapes and ``[...]`` classes only."""
-    width, i = 0, 0
+def _atoms(regex: str) -> list[str]:
+    """The one-character parts of a regex made of literals, escapes and ``[...]`` classes."""
+    atoms, i = [], 0
     while i < len(regex):
-        if regex[i] == "[":
-            i = regex.index("]", i + 2)
-        elif regex[i] == "\\":
-            i += 1
-        width, i = width + 1, i + 1
-    return width
+        end = regex.index("]", i + 2) + 1 if regex[i] == "[" else i + 2 if regex[i] == "\\" else i + 1
+        atoms.append(regex[i:end])
+        i = end
+    return atoms
 
 
 def _lookbehinds(tails: Iterable[str]) -> str:
     """``(?<=...)`` alternatives for ``tails``, grouped by width as ``re`` requires."""
     by_width: dict[int, list[str]] = {}
     for tail in tails:
-        by_width.setdefault(_width(tail), []).append(tail)
+        by_width.setdefault(len(_atoms(tail)), []).append(tail)
     return "|".join(f"(?<={'|'.join(group)})" for _, group in sorted(by_width.items()))
+
+
+def _cases(*tails: str) -> list[str]:
+    return [case for tail in tails for case in dict.fromkeys((tail, tail.upper(), tail.capitalize()))]
 
 
 def _build_trigger() -> str:
     """One search that every default rule's match also matches; most strings fail it fast.
 
-    Every alternative starts with a literal character, so the regex engine skips all
-    positions holding none of those characters; lookbehinds then check the context.
+    Alternatives start with a literal, so the regex engine rejects most positions on
+    their first character; lookbehinds then check the context.
     """
-    # Ends of the labels before a ":" or "=" (password, passwd, pwd, secret_key, ...), in
-    # lower, UPPER, Capitalized and camelCase: case-sensitive alternatives are rejected
-    # on their first character, case-insensitive ones are not (several times slower).
+    # Ends of the labels before a ":" or "=": password, pwd, secret, token, api_key, ...
     ends = [
-        *("pwd", "PWD", "Pwd", "word", "WORD", "Word", "sswd", "SSWD", "hrase", "HRASE"),
-        *("cret", "CRET", "oken", "OKEN", "ntial", "NTIAL", "tials", "TIALS"),
-        *("[a-z_ -]key", "[A-Z_ -]KEY", "[a-z_ -]Key", "ookie", "OOKIE", "ization", "IZATION"),
+        *_cases("word", "sswd", "pwd", "hrase", "code", "cret", "crets", "ikey", "ntial", "ntials", "reds"),
+        *_cases("ization", "ookie", "ookies", "dsn", "oken", "auth", "ture", "sig", "ssid", "onid", "pat", "url"),
+        *_cases("uri", "ring", "nstr", "n_str", "ion_id", "key", "sas", "hook"),
+        *("[a-z_ -]key", "[A-Z_ -]KEY", "[a-z_ -]Key", "sessionId", "SessionId", "y_base", "Y_BASE", "yBase"),
     ]
-    plain = _lookbehinds(end + "[:=]" for end in ends)
-    between = ("[\"']", "\\\\[\"']", "[ \t]", "[\"'][ \t]", "\\\\[\"'][ \t]")
-    quoted = _lookbehinds(end + gap + "[:=]" for end in ends for gap in between)
-    # A cheap look at the one character before the ":" or "=" first.
-    label_sep = rf"(?:(?<=[dDeEtTnNlLsSyY][:=])(?:{plain})|(?<=[\"' \t][:=])(?:{quoted}))"
+    # signature256, X-Hub-Signature-256, api_key_2: a number after the secret word.
+    ends += [f"[dehilnrsty]{sep}{'[0-9]' * n}" for sep in ("", "-", "_") for n in (1, 2, 3)]
+    ends += [f"[DEHILNRSTY]{sep}{'[0-9]' * n}" for sep in ("", "-", "_") for n in (1, 2, 3)]
+    # Per gap between the label and the ":" or "=" (none, a quote, a space), a cheap look
+    # at the label's last two characters first, then at the whole of its end.
+    gaps = ("", "[\"']", "\\\\[\"']", "[ \t]", "[\"'][ \t]", "\\\\[\"'][ \t]")
+    last_two = "|".join(sorted({"".join(_atoms(end)[-2:]) for end in ends}))
+    label_sep = "|".join(
+        f"(?<=(?:{last_two}){gap}[:=])(?:{_lookbehinds(end + gap + '[:=]' for end in ends)})" for gap in gaps
+    )
+    secretish = r"(?i:pass|secret|token|key|auth|cred|pwd|sig)"
+    # Every alternative starts with one literal character: only then does the regex
+    # engine skip, in C, the positions where none of them stands (a class such as
+    # "[:=]" first makes the whole search several times slower).
     return "|".join(
         (
-            r"-(?:----BEGIN|(?<=[a-zA-Z]-)(?:(?<=\bsk-)|(?<=\bglpat-)|(?<=\bGOCSPX-)|(?<=\bpypi-)|(?<=\bxapp-)"
-            r"|(?<=\bxox[abprse]-))"
-            rf"|(?<=--)(?<![\w-]--)(?=[\w-]*?(?i:{_FLAG_LABELS})[ \t]))",
-            r"_(?:(?<=k_live_)|(?<=k_test_)|(?<=\bwhsec_)|(?<=\bnk_)|(?<=\bgh[pousr]_)|(?<=\bgithub_pat_)"
-            r"|(?<=\bhf_)|(?<=\bnpm_)|(?<=do[opr]_v1_)|(?<=\bshp[a-z][a-z]_))",
-            r"J(?<=\beyJ)",
-            r"\.(?:(?<=\bya29\.)|(?<=\bSG\.))",
-            r"A(?:KIA|SIA|Iza|GE-SECRET-KEY)",
-            r"SK[0-9a-fA-F]{32}",
-            rf"B(?:earer|EARER|asic|ASIC)[ \t]+{_CREDENTIAL}",
-            r":(?://[^\s/?#@]*@|//hooks\.slack\.com)",
-            rf":{label_sep}",
-            rf"={label_sep}",
-            rf"\?(?=(?:{_QUERY_LABELS})=)",
-            rf"&(?=(?:{_QUERY_LABELS})=)",
+            *_token_gate(),
+            r"-----BEGIN",
+            r"Private-Lines",
+            r"://[^\s@<>\"']{1,600}@",
+            r"login[ \t\r\n]",
+            r"B(?:earer|EARER|asic|ASIC)[ \t]",
+            rf":(?:{label_sep})",
+            rf"=(?:{label_sep})",
+            *(rf"{sep}(?=[\w.-]{{0,40}}?{secretish}[\w.-]{{0,20}}=)" for sep in ("\\?", "&")),
+            rf"--(?=[\w-]{{0,40}}?{secretish})",
         )
     )
 
 
 _SHORTEST_DEFAULT_MATCH = 5  # "pwd=x"
-# Without a space or a symbol only AKIA..., AIza... and SK... can match, all of 20+ characters.
+# Without a space or a symbol only a token of 20+ characters can match (AKIA..., dapi...).
 _SHORTEST_PLAIN_MATCH = 20
-
-
-def _replacer(placeholder: str) -> Callable[[re.Match[str]], str]:
-    """Replacement of one match: the ``keep`` group, then the placeholder.
-
-    In a user pattern with a group named ``secret``, only that group is replaced.
-    """
-
-    def replace(match: re.Match[str]) -> str:
-        groups = match.re.groupindex
-        if "secret" in groups and match.start("secret") != -1:
-            offset, whole = match.start(), match.group(0)
-            return whole[: match.start("secret") - offset] + placeholder + whole[match.end("secret") - offset :]
-        if (  # max_token=5, total-token: 12 are usage counters, not secrets
-            "label" in groups
-            and match.group("label").lower() == "token"
-            and _COUNTER.search(match.string, max(0, match.start() - 12), match.start())
-        ):
-            return match.group(0)
-        keep = match.group("keep") if "keep" in groups else None
-        return placeholder if keep is None else keep + placeholder
-
-    return replace
 
 
 @functools.lru_cache(maxsize=1)
 def _trigger() -> re.Pattern[str]:
     return re.compile(_build_trigger())
+
+
+@functools.lru_cache(maxsize=1)
+def default_rules() -> tuple[tuple[Callable[..., str], Callable[[re.Match[str]], str]], ...]:
+    """``(pattern.sub, replacement)`` of every default value rule, compiled once."""
+    return tuple((re.compile(rx).sub, replace) for rx, replace in _RULE_SOURCES)
+
+
+def _replacer(placeholder: str) -> Callable[[re.Match[str]], str]:
+    """Replacement of a user pattern's match; with a group named ``secret``, only that group."""
+
+    def replace(match: re.Match[str]) -> str:
+        if "secret" in match.re.groupindex and match.start("secret") != -1:
+            offset, whole = match.start(), match.group(0)
+            return whole[: match.start("secret") - offset] + placeholder + whole[match.end("secret") - offset :]
+        return placeholder
+
+    return replace
 
 
 @functools.lru_cache(maxsize=64)
@@ -208,8 +433,7 @@ def text_redactor(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Call
     ``extra`` regexes are applied after the defaults; each match becomes ``"<redacted>"``
     (only its ``secret`` group, if it has one).
     """
-    rules = [(re.compile(rx).sub, _replacer(placeholder)) for rx, placeholder in DEFAULT_SECRET_PATTERNS]
-    subs = rules if defaults else []
+    subs = default_rules() if defaults else ()
     user_subs = [(re.compile(rx).sub, _replacer(REDACTED)) for rx in extra]
     if not subs and not user_subs:
         return None
@@ -226,9 +450,6 @@ def text_redactor(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Call
             text = sub(replace, text)
         return text
 
-    if not user_subs:
-        return redact_defaults
-
     def redact(text: str) -> str:
         if subs:
             text = redact_defaults(text)
@@ -236,37 +457,44 @@ def text_redactor(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Call
             text = sub(replace, text)
         return text
 
-    return redact
+    # Keys, roles, prompts and labels come back in every step: each is judged once.
+    return _Memo(redact if user_subs else redact_defaults).__getitem__
 
 
-class _KeyCache(dict[str, bool]):
-    """key -> is it a secret's key; looked up with the dict's own ``__getitem__``."""
+class _Memo(dict[str, _T], Generic[_T]):
+    """``text -> f(text)`` for the short texts seen so far, at most ``_LIMIT`` of them;
+    looked up with the dict's own ``__getitem__``."""
 
-    __slots__ = ("_search",)
-    _LIMIT = 50_000
+    __slots__ = ("_compute",)
+    _LIMIT = 20_000
+    _LONGEST = 256
 
-    def __init__(self, search: Callable[[str], Any]) -> None:
+    def __init__(self, compute: Callable[[str], _T]) -> None:
         super().__init__()
-        self._search = search
+        self._compute = compute
 
-    def __missing__(self, key: str) -> bool:
-        found = self._search(key) is not None
-        if len(self) < self._LIMIT:
-            self[key] = found
-        return found
+    def __missing__(self, text: str) -> _T:
+        result = self._compute(text)
+        if len(text) <= self._LONGEST and len(self) < self._LIMIT:
+            self[text] = result
+        return result
 
 
 @functools.lru_cache(maxsize=64)
 def key_matcher(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Callable[[str], bool] | None:
-    """``key -> bool``: whether a dict key holds a secret; ``None`` when no rule is set.
+    """``key -> bool``: whether a dict key may hold a secret; ``None`` when no rule is set.
 
-    Default and ``extra`` key regexes are searched case-insensitively.
+    ``extra`` key regexes are searched case-insensitively; ``hide`` then judges the
+    value of a weak default key.
     """
-    patterns = (*(DEFAULT_SECRET_KEYS if defaults else ()), *extra)
-    if not patterns:
+    if not defaults and not extra:
         return None
-    combined = re.compile("|".join(f"(?:{rx})" for rx in patterns), re.IGNORECASE)
-    return _KeyCache(combined.search).__getitem__
+    search = re.compile("|".join(f"(?:{rx})" for rx in extra), re.IGNORECASE).search if extra else None
+
+    def judge(key: str) -> bool:
+        return (defaults and key_kind(key) != NONE) or (search is not None and search(key) is not None)
+
+    return _Memo(judge).__getitem__
 
 
 def redact_text(text: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("pydantic_ai")
+pytest.importorskip("pydantic_ai", minversion="2.68")  # flujo pulls a 1.x into its env
 
 from opentelemetry import trace as otel_trace
 from pydantic import BaseModel

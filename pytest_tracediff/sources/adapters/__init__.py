@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import TYPE_CHECKING
 
-from ..registry import Adapter
+if TYPE_CHECKING:  # the registry imports this package to discover the adapters
+    from ..registry import Adapter
 
 
 def framework_adapters() -> list[Adapter]:

@@ -129,9 +129,14 @@ def require_attributes(owner: Any, *names: str) -> None:
 
 
 @contextmanager
-def patched(owner: Any, name: str, replacement: Any) -> Iterator[None]:
-    """Set ``owner.name`` for the block and put the original back, also on error."""
-    require_attributes(owner, name)
+def patched(owner: Any, name: str, replacement: Any, *, add: bool = False) -> Iterator[None]:
+    """Set ``owner.name`` for the block and put the original back, also on error.
+
+    ``owner.name`` must exist (a moved internal is a ``CaptureError``), unless ``add``:
+    then it is added for the block (a class-level override of an instance attribute).
+    """
+    if not add:
+        require_attributes(owner, name)
     missing = object()
     original = owner.__dict__.get(name, missing) if hasattr(owner, "__dict__") else getattr(owner, name)
     setattr(owner, name, replacement)

@@ -72,13 +72,13 @@ Tool retries
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ...model import Step, Tokens
+from ._common import json_or_text
 
 _MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
 _TOKEN_KEYS = {
@@ -145,9 +145,9 @@ def extract(attributes: dict[str, Any], *, keep_echoes: bool = False) -> GenAIFi
         echoes[key] = attributes.pop(key)
     for key, value in attributes.items():
         if key.startswith("gen_ai.") or key == FINAL_RESULT:
-            attributes[key] = _json(value)
+            attributes[key] = json_or_text(value)
     if keep_echoes:
-        attributes.update({key: _json(value) for key, value in echoes.items()})
+        attributes.update({key: json_or_text(value) for key, value in echoes.items()})
     return GenAIFields(
         model=model if isinstance(model, str) else None, tokens=tokens, input=step_input, output=step_output
     )
@@ -234,7 +234,7 @@ def _is_echo(key: str, value: Any) -> bool:
     if key in _ECHO_KEYS or key.startswith(_ECHO_PREFIXES):
         return True
     if key == "tools":  # a list of tool definitions (schemas), as some instrumentors set it
-        data = _json(value)
+        data = json_or_text(value)
         return isinstance(data, list) and bool(data) and all(isinstance(item, dict) for item in data)
     return False
 
@@ -258,7 +258,7 @@ def _take_value(attributes: dict[str, Any], which: str) -> Any:
     if value is None:
         return None
     if mime is None or str(mime).split(";")[0].strip() == "application/json":
-        return _json(value)
+        return json_or_text(value)
     return value
 
 
@@ -267,18 +267,8 @@ def _payload(attributes: dict[str, Any], keys: tuple[str, ...]) -> Any:
     found = next((k for k in keys if attributes.get(k) is not None), None)
     if found is None:
         return None
-    value = _json(take_first(attributes, keys))
+    value = json_or_text(take_first(attributes, keys))
     return strip_call_ids(value) if found.endswith("messages") else value
-
-
-def _json(value: Any) -> Any:
-    """Parsed JSON text (objects and arrays only); anything else unchanged."""
-    if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
 
 
 def _int(value: Any) -> int | None:
@@ -314,7 +304,7 @@ def _lists(node: Any) -> Any:
         return [_lists(node[k]) for k in sorted(node, key=int)]
     out = {}
     for key, value in node.items():
-        out[key] = _json(value) if key == "arguments" else _lists(value)
+        out[key] = json_or_text(value) if key == "arguments" else _lists(value)
     if len(out) == 1 and next(iter(out)) in _WRAPPERS:
         return next(iter(out.values()))
     return out

@@ -527,8 +527,12 @@ def _capture(collect: Callable[[object], None]) -> Iterator[None]:
     _common.require("dagron", "dagron")
     with ExitStack() as stack:
         for module_name, class_name, methods, delegates in _EXECUTORS:
-            cls = getattr(importlib.import_module(module_name), class_name)
-            stack.enter_context(_common.patched(cls, "_enable_tracing", _TRACING_ON))
+            module = importlib.import_module(module_name)
+            _common.require_attributes(module, class_name)
+            cls = getattr(module, class_name)
+            _common.require_attributes(cls, *methods)
+            # _enable_tracing is set per instance in __init__: the class-level property overrides it.
+            stack.enter_context(_common.patched(cls, "_enable_tracing", _TRACING_ON, add=True))
             for name in methods:
                 method = cls.__dict__[name]
                 if delegates:

@@ -98,6 +98,7 @@ from ._common import (
     from_module,
     load_json,
     malformed,
+    overlap_levels,
     patched,
     require,
     require_attributes,
@@ -453,7 +454,7 @@ def _build(spans: list[_Span], *, keep_echoes: bool = False) -> Trace:
     def visit(parent: _Span | None, path: str) -> None:
         key = None if parent is None else (parent.trace_id, parent.span_id)
         previous: tuple[_Span, Step, bool] | None = None
-        for span, level in _ordered(children.get(key, [])):
+        for span, level in overlap_levels(children.get(key, []), _span_start, _span_end):
             step = _step(span, path, parent, service=per_step_service, keep_echoes=keep_echoes)
             step.level = level
             if (
@@ -486,27 +487,12 @@ def _build(spans: list[_Span], *, keep_echoes: bool = False) -> Trace:
     )
 
 
-def _ordered(siblings: list[_Span]) -> Iterator[tuple[_Span, int | None]]:
-    """Siblings by start time; each run of time-overlapping ones gets a shared level."""
-    ordered = sorted(siblings, key=lambda s: (s.start or 0, s.end or 0))
-    groups: list[list[_Span]] = []
-    group_end = 0
-    for span in ordered:
-        start, end = span.start or 0, span.end or span.start or 0
-        if groups and start < group_end:
-            groups[-1].append(span)
-            group_end = max(group_end, end)
-        else:
-            groups.append([span])
-            group_end = end
-    level = 0
-    for group in groups:
-        if len(group) == 1:
-            yield group[0], None
-            continue
-        for span in group:
-            yield span, level
-        level += 1
+def _span_start(span: _Span) -> float | None:
+    return span.start
+
+
+def _span_end(span: _Span) -> float | None:
+    return span.end or span.start
 
 
 def _step(span: _Span, path: str, parent: _Span | None, *, service: bool, keep_echoes: bool) -> Step:
