@@ -211,8 +211,8 @@ def _record(record: dict[str, Any]) -> str:
     diff: list[dict[str, Any]] = record.get("diff") or []
     head = (
         f'<summary><span class="badge b-{escape(label)}">{escape(label)}</span>'
-        f'<span class="nodeid">{_breakable(str(record.get("nodeid", "")))}</span>'
-        f'<span class="golden">{_breakable(str(record.get("golden", "")))}</span>'
+        f'<span class="nodeid">{escape(str(record.get("nodeid", "")))}</span>'
+        f'<span class="golden">{escape(str(record.get("golden", "")))}</span>'
         f'<span class="summary">{escape(str(record.get("summary", "")))}</span></summary>'
     )
     body: list[str] = []
