@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from .normalize import NormalizeOptions
 
 PROG = "pytest-tracediff"
+_NOT_A_GOLDEN = ("is not a ", "does not hold a JSON object")
+"""How ``Trace.from_dict`` starts its problem when a file lacks the golden header."""
 EXIT_OK, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
 
@@ -142,15 +145,18 @@ def read_trace(path: str | Path) -> Trace:
         raise CliError(f"{file}: no such file")
     if file.is_dir():
         raise CliError(f"{file}: is a folder, expected a trace file")
+    foreign = (
+        f"{file}: not a trace file pytest-tracediff reads (a tracediff golden, or a JSON export of "
+        "stroma, dagron, flujo, noukai or OpenTelemetry/OTLP)"
+    )
     try:
         return from_any(file)
     except GoldenFileError as exc:
+        if exc.problem.startswith(_NOT_A_GOLDEN):  # JSON no adapter claimed, without our header
+            raise CliError(f"{foreign}; it {exc.problem}") from None
         raise CliError(f"{file}: {exc.problem}") from None
     except UnknownTraceError:
-        raise CliError(
-            f"{file}: not a trace file pytest-tracediff reads (a tracediff golden, or a JSON export of "
-            "stroma, dagron, flujo, noukai or OpenTelemetry/OTLP)"
-        ) from None
+        raise CliError(foreign) from None
     except MissingFrameworkError as exc:
         raise CliError(f"{file}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -358,15 +364,26 @@ def _show(args: argparse.Namespace) -> int:
             status += f" ({error[:57] + '...' if len(error) > 60 else error})"
         tokens = f"{sub['tokens']} tokens" if any(s.tokens is not None for s in occurrence) else ""
         cost = f"cost {sub['cost']}" if any(s.cost is not None for s in occurrence) else ""
-        rows.append(("  " * depth + last.step_id + loop, status, f"{n} attempt{'s' if n != 1 else ''}", tokens, cost))
+        attempts = f"{n} attempt{'s' if n != 1 else ''}"
+        if n > 1:  # a retried step: what its attempts came to (`2 attempts: 1 failed, 1 completed`)
+            outcomes = Counter(s.status.value.replace("_", " ") for s in occurrence)
+            attempts += ": " + ", ".join(f"{c} {status}" for status, c in outcomes.items())
+        rows.append(("  " * depth + last.step_id + loop, status, attempts, tokens, cost))
     width = max((len(r[0]) for r in rows), default=0)
     status_width = max((len(r[1]) for r in rows), default=0)
+    attempts_width = max((len(r[2]) for r in rows), default=0)
     lines = [head]
     for name, status, attempts, tokens, cost in rows:
         lines.append(
             "  ".join(
                 part
-                for part in (name.ljust(width), status.ljust(status_width), attempts.ljust(10), tokens, cost)
+                for part in (
+                    name.ljust(width),
+                    status.ljust(status_width),
+                    attempts.ljust(attempts_width),
+                    tokens,
+                    cost,
+                )
                 if part
             ).rstrip()
         )
@@ -393,8 +410,12 @@ def _convert(args: argparse.Namespace) -> int:
         return EXIT_OK
     from .model.files import atomic_write_text
 
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        problem = "is not a folder" if output.parent.exists() else "does not exist (convert creates no folders)"
+        raise CliError(f"{output}: cannot be written, {output.parent} {problem}")
     try:
-        atomic_write_text(Path(args.output), text)
+        atomic_write_text(output, text)
     except OSError as exc:
         raise CliError(f"{args.output}: cannot be written ({exc.strerror or exc})") from None
     return EXIT_OK

@@ -90,7 +90,7 @@ def test_capture_restores_when_the_block_raises(engine_adapter: EngineAdapter) -
 def test_trace_needs_exactly_one(engine_adapter: EngineAdapter) -> None:
     with TraceCapture(["engine"]) as cap:
         pass
-    with pytest.raises(CaptureError, match="exactly one trace, but the block produced 0"):
+    with pytest.raises(CaptureError, match=r"produced no trace\. Watched: engine\. Check that engine: run it inside"):
         _ = cap.trace
     with TraceCapture(["engine"]) as cap:
         Engine().run("a")
@@ -105,7 +105,7 @@ def test_default_capture_includes_installed_frameworks(engine_adapter: EngineAda
 
 
 def test_unknown_and_missing_frameworks_are_clear_errors() -> None:
-    with pytest.raises(ValueError, match="no capturing adapter for \\['nope'\\]"):
+    with pytest.raises(ValueError, match="no framework named 'nope'"):
         TraceCapture(["nope"])
     missing = EngineAdapter("ghost")
     missing.framework = "surely_not_installed_framework_xyz"

@@ -105,7 +105,8 @@ def test_read_errors_name_the_file(tmp_path: Path, capsys: pytest.CaptureFixture
     (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00{")
     (tmp_path / "future.trace.json").write_text(json.dumps({"format": "pytest-tracediff", "version": 99}))
     expected = {
-        "list.json": "list.json: does not hold a JSON object",
+        "list.json": "list.json: not a trace file pytest-tracediff reads (a tracediff golden, or a JSON export of "
+        "stroma, dagron, flujo, noukai or OpenTelemetry/OTLP); it does not hold a JSON object",
         "empty.trace.json": "empty.trace.json: is empty",
         "future.trace.json": "future.trace.json: has format version 99",
         "binary.json": "binary.json: ",
@@ -253,8 +254,8 @@ def test_show_tree_and_totals(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert out.splitlines() == [
         f"{path}: source recorder, status completed",
         "pipeline  completed  1 attempt",
-        "  plan    completed  1 attempt   100 tokens  cost 0.02",
-        "  answer  completed  2 attempts  100 tokens  cost 0.02",
+        "  plan    completed  1 attempt                          100 tokens  cost 0.02",
+        "  answer  completed  2 attempts: 1 failed, 1 completed  100 tokens  cost 0.02",
         "  review  completed  1 attempt",
         "totals: 4 steps, 5 attempts, 200 tokens, cost 0.04",
     ]
@@ -319,6 +320,11 @@ def test_convert_otlp_export(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert code == 0
     assert json.loads(raw)["run_id"] == "0af7651916cd43dd8448eb211c80319c"
     target = tmp_path / "out" / "run.trace.json"
+    code, _, err = cli(capsys, "convert", export, "-o", target)
+    assert code == 2
+    assert f"{target}: cannot be written, {target.parent} does not exist (convert creates no folders)" in err
+    assert not target.parent.exists()
+    target.parent.mkdir()
     result = run_module("convert", export, "-o", target, "--normalize")
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert target.read_text() == out
@@ -335,7 +341,8 @@ def test_convert_unknown_export_and_unwritable_output(tmp_path: Path, capsys: py
     foreign.write_text(json.dumps({"events": [1, 2]}))
     code, out, err = cli(capsys, "convert", foreign)
     assert (code, out) == (2, "")
-    assert f"{foreign}: " in err
+    assert f"{foreign}: not a trace file pytest-tracediff reads" in err  # as `show` says it
+    assert cli(capsys, "show", foreign)[2] == err
     good = save(tmp_path / "good.trace.json", trace())
     blocker = tmp_path / "file"
     blocker.write_text("")

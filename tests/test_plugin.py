@@ -85,7 +85,8 @@ def test_missing_golden_fails_and_names_the_fix(project: pytest.Pytester) -> Non
         [
             "*GoldenMissingError: trace golden __trace_snapshots__/test_shop/test_checkout.trace.json"
             " does not exist. Create it with `pytest --trace-snapshot-update`*",
-            "*1 trace golden(s) missing*",
+            "trace goldens: 1 checked: 0 matched, 1 missing",
+            "  missing  __trace_snapshots__/test_shop/test_checkout.trace.json",
         ]
     )
     assert not golden(project).exists()
@@ -97,7 +98,7 @@ def test_update_creates_then_plain_runs_pass_without_touching_files(
 ) -> None:
     result = project.runpytest(UPDATE)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*trace goldens: 1 created, 0 updated, 0 deleted, 0 unchanged*"])
+    result.stdout.fnmatch_lines(["trace goldens: 1 checked: 0 matched, 1 written (1 created, 0 updated)"])
     data = json.loads(golden(project).read_text())
     assert data["format"] == "pytest-tracediff"
     assert [s["step_id"] for s in data["steps"]] == [
@@ -114,7 +115,7 @@ def test_update_creates_then_plain_runs_pass_without_touching_files(
         project.runpytest().assert_outcomes(passed=1)
     rerun = project.runpytest(UPDATE)
     rerun.assert_outcomes(passed=1)
-    rerun.stdout.fnmatch_lines(["*trace goldens: 0 created, 0 updated, 0 deleted, 1 unchanged*"])
+    rerun.stdout.fnmatch_lines(["trace goldens: 1 checked: 1 matched"])
     assert snapshot_bytes(project) == before
     assert golden(project).stat().st_mtime_ns == mtime
 
@@ -126,7 +127,7 @@ def test_update_rewrites_changed_goldens(project: pytest.Pytester) -> None:
     assert '"price": 9.99' in golden(project).read_text()  # never rewritten without the flag
     result = project.runpytest(UPDATE)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*trace goldens: 0 created, 1 updated, 0 deleted, 0 unchanged*"])
+    result.stdout.fnmatch_lines(["trace goldens: 1 checked: 0 matched, 1 written (0 created, 1 updated)"])
     assert '"price": 19.99' in golden(project).read_text()
     project.runpytest().assert_outcomes(passed=1)
 
@@ -245,11 +246,12 @@ def test_named_snapshots_and_unused_deletion(pytester: pytest.Pytester) -> None:
         """
     )
     plain = pytester.runpytest()
-    plain.stdout.fnmatch_lines(["*2 unused trace golden(s); delete with `pytest --trace-snapshot-update`*"])
+    plain.stdout.fnmatch_lines(["trace goldens: 1 checked: 1 matched; 2 unused", "*deletes the unused*"])
+    assert plain.ret == pytest.ExitCode.TESTS_FAILED  # an unused golden fails a plain run, as in syrupy
     assert len(list(folder.iterdir())) == 3  # reported, never deleted without the flag
     result = pytester.runpytest(UPDATE)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*trace goldens: 0 created, 0 updated, 2 deleted, 1 unchanged*"])
+    result.stdout.fnmatch_lines(["trace goldens: 1 checked: 1 matched; 2 unused deleted"])
     assert sorted(p.name for p in folder.iterdir()) == ["test_two[before_retry].trace.json"]
     assert result.ret == 0
     pytester.runpytest().assert_outcomes(passed=1)

@@ -111,29 +111,27 @@ def test_summary_counts_and_nothing_written_without_options(project: pytest.Pyte
     before = files(project.path)
     result = run(project, "--trace-artifacts", "artifacts")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(
-        ["*trace snapshot summary*", "traces: 2 checked, 2 passed, 0 changed, 0 written, 0 unused"]
-    )
+    result.stdout.fnmatch_lines(["*trace snapshot summary*", "trace goldens: 2 checked: 2 matched"])
     assert files(project.path) == before  # artifacts only for failures
 
     change(project, price=19.99)
     before = files(project.path)
     result = run(project)
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["traces: 2 checked, 1 passed, 1 changed, 0 written, 0 unused"])
+    result.stdout.fnmatch_lines(["trace goldens: 2 checked: 1 matched, 1 changed"])
     assert files(project.path) == before  # a failure, but no option: nothing written
 
     result = run(project, UPDATE)
-    result.stdout.fnmatch_lines(["traces: 2 checked, 1 passed, 0 changed, 1 written, 0 unused"])
+    result.stdout.fnmatch_lines(["trace goldens: 2 checked: 1 matched, 1 written (0 created, 1 updated)"])
 
     (project.path / "test_shop.py").write_text(SUITE.replace("def test_refund", "def _refund"))
     result = run(project)
-    result.stdout.fnmatch_lines(["traces: 1 checked, 1 passed, 0 changed, 0 written, 1 unused"])
+    result.stdout.fnmatch_lines(["trace goldens: 1 checked: 1 matched; 1 unused"])
 
     (project.path / "test_shop.py").write_text(SUITE)
     next(project.path.rglob("test_checkout.trace.json")).unlink()
     result = run(project)
-    result.stdout.fnmatch_lines(["traces: 2 checked, 1 passed, 0 changed, 1 missing, 0 written, 0 unused"])
+    result.stdout.fnmatch_lines(["trace goldens: 2 checked: 1 matched, 1 missing"])
 
 
 def test_github_step_summary_untouched_without_traces(
@@ -165,7 +163,7 @@ def test_ci_run_outputs(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatc
         workers=workers,
     )
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["traces: 2 checked, 1 passed, 1 changed, 0 written, 0 unused"])
+    result.stdout.fnmatch_lines(["trace goldens: 2 checked: 1 matched, 1 changed"])
     check_step_summary(step_summary)
     check_junit(project.path / "junit.xml")
     check_artifacts(project.path / "out" / "artifacts")
@@ -180,8 +178,8 @@ def test_ci_run_outputs(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatc
 def check_step_summary(path: Path) -> None:
     text = path.read_text()
     assert text.startswith("# earlier step\nkept\n")  # appended, never truncated
-    assert "| checked | passed | changed | missing | written | unused |" in text
-    assert "| 2 | 1 | 1 | 0 | 0 | 0 |" in text
+    assert "| checked | matched | changed | corrupt | missing | written | unused |" in text
+    assert "| 2 | 1 | 1 | 0 | 0 | 0 | 0 |" in text
     rows = [line for line in text.splitlines() if line.startswith(f"| {CHECKOUT} |")]
     assert rows == [f"| {CHECKOUT} | {GOLDEN} | {SUMMARY} |"]
 
@@ -261,7 +259,7 @@ def check_html(path: Path) -> None:
     assert page.count("<script>") == 1  # the page's own
     # counts, both traced tests, the diff and the highlighted changed path
     assert '<div class="card changed"><b>1</b><span>changed</span></div>' in page
-    assert '<div class="card passed"><b>1</b><span>passed</span></div>' in page
+    assert '<div class="card matched"><b>1</b><span>matched</span></div>' in page
     assert CHECKOUT in page
     assert "test_shop.py::test_refund" in page
     assert SUMMARY in page
@@ -393,7 +391,7 @@ def sample_report() -> str:
     refund = Trace(source="recorder", status="completed", steps=[Step(step_id="refund", output={"ok": True})])
     return render_report(
         {
-            "counts": {"checked": 3, "passed": 1, "changed": 1, "missing": 1, "written": 0, "unused": 0},
+            "counts": {"checked": 3, "matched": 1, "changed": 1, "missing": 1, "written": 0, "unused": 0},
             "unused": [],
             "records": [
                 {
@@ -429,7 +427,8 @@ def sample_report() -> str:
 
 
 @pytest.mark.slow
-def test_html_report_renders_in_a_browser(tmp_path: Path) -> None:
+@pytest.mark.parametrize("width", [900, 1440])
+def test_html_report_renders_in_a_browser(tmp_path: Path, width: int) -> None:
     chromium = _chromium()
     if chromium is None:
         pytest.skip("chromium not installed: apt-get install chromium")
@@ -437,7 +436,7 @@ def test_html_report_renders_in_a_browser(tmp_path: Path) -> None:
     page.write_text(sample_report(), encoding="utf-8")
     url = page.as_uri()
     screenshot = tmp_path / "report.png"
-    shot = _headless(chromium, tmp_path / "profile", f"--screenshot={screenshot}", "--window-size=1280,2000", url)
+    shot = _headless(chromium, tmp_path / "profile", f"--screenshot={screenshot}", f"--window-size={width},2000", url)
     assert screenshot.exists(), shot.stderr
     assert screenshot.stat().st_size > 10_000
     assert screenshot.read_bytes().startswith(b"\x89PNG")

@@ -51,7 +51,7 @@ def test_an_update_that_deletes_an_unused_golden_exits_0_with_and_without_xdist(
     extra = ("-n", workers) if workers else ("-p", "no:xdist")
     result = pytester.runpytest_subprocess(UPDATE, "-p", "no:cacheprovider", *extra)
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*1 deleted*"])
+    result.stdout.fnmatch_lines(["*1 unused deleted*"])
     assert "snapshot unused" not in result.stdout.str()
     assert result.ret == 0
     assert names(folder) == ["test_one.trace.json", "test_two.trace.json"]
@@ -62,7 +62,7 @@ def test_duplicates_that_disagree_are_never_counted_as_passed(pytester: pytest.P
     pytester.runpytest(UPDATE).assert_outcomes(passed=1)  # golden: output 1
     result = pytester.runpytest("--keep-duplicates", "test_count.py", "test_count.py")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*trace goldens: 0 matched, 1 failed*"])
+    result.stdout.fnmatch_lines(["*trace goldens: 1 checked: 0 matched, 1 changed*"])
     # The other order too: a later pass never hides an earlier failure.
     (pytester.path / "__trace_snapshots__" / "test_count" / "test_count.trace.json").write_text(
         (pytester.path / "__trace_snapshots__" / "test_count" / "test_count.trace.json")
@@ -71,7 +71,7 @@ def test_duplicates_that_disagree_are_never_counted_as_passed(pytester: pytest.P
     )
     result = pytester.runpytest("--keep-duplicates", "test_count.py", "test_count.py")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*trace goldens: 0 matched, 1 failed*"])
+    result.stdout.fnmatch_lines(["*trace goldens: 1 checked: 0 matched, 1 changed*"])
 
 
 def test_an_update_whose_duplicates_disagree_says_the_golden_is_not_deterministic(
@@ -82,7 +82,7 @@ def test_an_update_whose_duplicates_disagree_says_the_golden_is_not_deterministi
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
-            "*trace goldens: 1 created, 0 updated, 0 deleted, 0 unchanged*",
+            "*trace goldens: 1 checked: 0 matched, 1 written (1 created, 0 updated)*",
             "*__trace_snapshots__/test_count/test_count.trace.json was written more than once in this run "
             "with different content*",
         ]
@@ -111,7 +111,7 @@ def test_pytest_repeat_compares_every_repetition_with_the_regular_golden(pyteste
     assert sorted(before) == ["test_one.trace.json", "test_param[1].trace.json", "test_param[2].trace.json"]
     result = pytester.runpytest(UPDATE, "--count", "2")
     result.assert_outcomes(passed=6)
-    result.stdout.fnmatch_lines(["*trace goldens: 0 created, 0 updated, 0 deleted, 3 unchanged*"])
+    result.stdout.fnmatch_lines(["*trace goldens: 3 checked: 3 matched*"])
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     pytester.runpytest("--count", "3").assert_outcomes(passed=9)
 
@@ -124,8 +124,8 @@ def test_a_rerun_by_pytest_rerunfailures_replaces_the_failed_attempt(pytester: p
     golden.write_text(golden.read_text().replace('"output": 1', '"output": 2'))
     result = pytester.runpytest("--reruns", "1")  # fails once (output 1), then passes (output 2)
     assert result.parseoutcomes() == {"passed": 1, "rerun": 1}
-    result.stdout.fnmatch_lines(["*trace goldens: 1 matched, 0 failed*"])
+    result.stdout.fnmatch_lines(["*trace goldens: 1 checked: 1 matched*"])
     # Duplicates: output 1 fails, 2 passes; then 3 fails and 4 fails for good.
     result = pytester.runpytest("--reruns", "1", "--keep-duplicates", "test_count.py", "test_count.py")
     assert result.parseoutcomes() == {"passed": 1, "failed": 1, "rerun": 2}
-    result.stdout.fnmatch_lines(["*trace goldens: 0 matched, 1 failed*"])
+    result.stdout.fnmatch_lines(["*trace goldens: 1 checked: 0 matched, 1 changed*"])

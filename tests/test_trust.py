@@ -134,7 +134,7 @@ def test_odd_test_ids_get_unique_safe_names_inside_the_folder(pytester: pytest.P
     # Unused detection understands hashed names: nothing is deleted on a no-change update.
     before = goldens(pytester.path)
     rerun = pytester.runpytest(UPDATE)
-    rerun.stdout.fnmatch_lines(["*0 created, 0 updated, 0 deleted*"])
+    rerun.stdout.fnmatch_lines([f"trace goldens: {len(ids)} checked: {len(ids)} matched"])
     assert goldens(pytester.path) == before
 
 
@@ -161,7 +161,9 @@ def _run(pytester: pytest.Pytester, workers: int, *args: str) -> tuple[dict[str,
     extra = ("-n", str(workers)) if workers else ("-p", "no:xdist")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *extra, *args)
     summary = [
-        line for line in result.outlines if line.startswith(("trace goldens", "  deleted", "1 unused", "2 unused"))
+        line
+        for line in result.outlines
+        if line.startswith(("trace goldens", "  deleted", "  unused", "  changed", "  created", "  updated"))
     ]
     return result.parseoutcomes(), goldens(pytester.path), "\n".join(sorted(summary))
 
@@ -189,7 +191,8 @@ def test_xdist_matches_a_serial_run(pytester: pytest.Pytester, monkeypatch: pyte
         assert parallel[0] == serial[0]
         assert parallel[1] == serial[1]
         assert parallel[2] == serial[2]
-    assert "1 deleted" in results[0][-1][2]
+    assert "; 1 unused deleted" in results[0][-1][2]
+    assert "  unused   __trace_snapshots__/test_suite/test_named[two].trace.json" in results[0][-2][2]
     assert "test_named[two]" not in "".join(results[0][-1][1])
     assert any("test_param[3]" in name for name in results[0][-1][1])
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..model import Step, Trace
     from ..normalize import NormalizeOptions
 
-__all__ = ["DiffEntry", "StepRef", "TraceDiff", "diff_recorded", "diff_traces"]
+__all__ = ["DiffEntry", "StepRef", "TraceDiff", "align_occurrences", "diff_recorded", "diff_traces"]
 
 
 class TraceDiff(Sequence[DiffEntry]):
@@ -170,6 +170,12 @@ def _content(occurrence: list[Step]) -> str:
             for s in occurrence
         ]
     )
+
+
+def align_occurrences(old: list[list[Step]], new: list[list[Step]]) -> Pairs:
+    """Occurrences (``group_attempts``) of two traces, paired as the diff pairs them:
+    ``(i, None)`` removed, ``(None, j)`` added. Reports lay out side-by-side views with it."""
+    return _align_occurrences(old, new, [_key(o) for o in old], [_key(o) for o in new])
 
 
 def _align_occurrences(old: list[list[Step]], new: list[list[Step]], keys_a: list[_Key], keys_b: list[_Key]) -> Pairs:

@@ -13,6 +13,7 @@ Ranking and folding are presentation only: a ``TraceDiff`` keeps every entry.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ LIMIT = 5
 """Changes shown at default verbosity: with the summary, the line saying how many more
 there are and the golden's path, they fit pytest's 8-line budget."""
 MORE_HINT = "pytest -vv shows all, --trace-artifacts DIR saves them"
+_ESCAPED_NEWLINE = re.compile(r"(?<!\\)((?:\\\\)*)\\n")
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,9 @@ def _show(value: Any, limit: int | None) -> str:
     if value is ABSENT:
         return "<absent>"
     if limit is None:
-        return json.dumps(value, ensure_ascii=False, indent=2, default=str).replace("\n", "\n      ")
+        # Newlines inside strings are shown as line breaks (a prompt reads as a prompt);
+        # an escaped backslash before an ``n`` is left alone.
+        text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
+        return _ESCAPED_NEWLINE.sub(lambda m: m.group(1) + "\n", text).replace("\n", "\n      ")
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."

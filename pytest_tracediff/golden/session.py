@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 IMPROVEMENT_NOTE = "tracediff_budget_improvement"
 """``user_properties`` key of a budget improvement a test noted (it reaches the summary, also from xdist)."""
 
+COUNT_KINDS = ("checked", "matched", "changed", "corrupt", "missing", "written", "unused")
+"""The keys of ``counts()``, in the order every summary (terminal, HTML, job summary) shows them."""
+
 Owner = tuple[str, str, str]
 """``(golden folder, name prefix its goldens start with, test node id)``."""
 
@@ -206,17 +209,17 @@ class TraceSnapshotSession:
     # -- report ----------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        """Traces checked, passed, changed, missing, written (created + updated), unused."""
+        """Comparisons per kind (``COUNT_KINDS``) and ``checked``, their sum; ``unused``
+        counts golden files no test used (deleted ones too, under the update flag)."""
         counts = Counter(self.outcomes.values())
-        missing = len(set(self.missing) - set(self.outcomes))
         out = {
-            "passed": counts["matched"],
+            "matched": counts["matched"],
             "changed": counts["failed"],
-            "missing": missing,
+            "corrupt": counts["corrupt"],
+            "missing": len(set(self.missing) - set(self.outcomes)),
             "written": counts["created"] + counts["updated"],
-            "unused": len(self.unused) + len(self.deleted),
         }
-        return {"checked": out["passed"] + out["changed"] + missing + out["written"], **out}
+        return {"checked": sum(out.values()), **out, "unused": len(self.unused) + len(self.deleted)}
 
 
 def _claiming_prefixes(stem: str) -> set[str]:

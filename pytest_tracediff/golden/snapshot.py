@@ -39,11 +39,14 @@ class Outcome(str, enum.Enum):
     CREATED = "created"
     UPDATED = "updated"
     FAILED = "failed"
+    """The golden was read and the trace differs (or a budget failed)."""
+    CORRUPT = "corrupt"
+    """The golden exists but cannot be read as a trace: no diff, a different fix."""
     MISSING = "missing"
 
     @property
     def failing(self) -> bool:
-        return self in (Outcome.FAILED, Outcome.MISSING)
+        return self in (Outcome.FAILED, Outcome.CORRUPT, Outcome.MISSING)
 
 
 @final
@@ -74,8 +77,10 @@ class Comparison:
             return self.diff.summary()
         if self.outcome is Outcome.MISSING:
             return "golden missing"
+        if self.outcome is Outcome.CORRUPT:
+            return self.problem or "golden cannot be read"
         if self.outcome is Outcome.FAILED:
-            return self.problem or "trace differs from golden"
+            return "trace differs from golden"
         return str(self.outcome.value)
 
 
@@ -185,7 +190,7 @@ class TraceSnapshot:
         result = assertion.executions[assertion.num_executions - 1]
         if isinstance(result.exception, GoldenFileError):
             error = GoldenFileError(display, result.exception.problem)
-            self._finish(Comparison(Outcome.FAILED, location, display, raw, actual, problem=str(error)))
+            self._finish(Comparison(Outcome.CORRUPT, location, display, raw, actual, problem=str(error)))
             raise error
         if result.exception is not None:
             raise result.exception
@@ -202,7 +207,7 @@ class TraceSnapshot:
             try:
                 golden = Trace.from_json(str(result.recalled_data), origin=display)
             except GoldenFileError as exc:
-                self._finish(Comparison(Outcome.FAILED, location, display, raw, actual, problem=str(exc)))
+                self._finish(Comparison(Outcome.CORRUPT, location, display, raw, actual, problem=str(exc)))
                 raise GoldenFileError(exc.path, exc.problem) from None
             diff = diff_recorded(golden, actual, self._options)
             if self._gate is not None:

@@ -130,6 +130,10 @@ def _weak_value_is_secret(value: Any) -> bool:
     return isinstance(value, (bytes, bytearray))
 
 
+def _placeholder_inside(value: Any) -> bool:
+    return type(value) is str and REDACTED[:-1] in value
+
+
 def hide(value: Any, key: str | None = None) -> Any:
     """What the value of a secret's key becomes: ``"<redacted>"``, unless it holds nothing.
 
@@ -137,8 +141,8 @@ def hide(value: Any, key: str | None = None) -> Any:
     """
     if value is None or value is True or value is False or (type(value) is str and not value):
         return value
-    if key is not None and key_kind(key) == WEAK and not _weak_value_is_secret(value):
-        return value
+    if key is not None and key_kind(key) == WEAK and (_placeholder_inside(value) or not _weak_value_is_secret(value)):
+        return value  # no secret, or one the text rules already replaced (idempotence)
     if _is_schema(value):
         return value
     return REDACTED

@@ -10,13 +10,15 @@ import os
 import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from . import settings
 
 if TYPE_CHECKING:
+    from syrupy.session import SnapshotSession
+
     from ..golden.session import TraceSnapshotSession
     from ..golden.snapshot import Comparison, TraceSnapshot
     from ..report.collector import ReportCollector
@@ -109,8 +111,7 @@ class _GoldenTracker:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
-        # Runs before syrupy's finish: goldens deleted here are not reported unused by it.
-        goldens = _session(self.config)
+        run_session, goldens = session, _session(self.config)  # pytest's session; this run's trace goldens
         # The report layer is loaded only when a comparison reported or an output is asked for.
         run = settings.RunSettings.of(self.config)
         reporting = _REPORTS in self.config.stash or run.report_path is not None
@@ -119,8 +120,10 @@ class _GoldenTracker:
             self.config.workeroutput["tracediff"] = exported  # type: ignore[attr-defined]
         else:
             goldens.finish()
-            if goldens.undeletable and session.exitstatus == pytest.ExitCode.OK:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the update did not finish its work
+            if (goldens.unused or goldens.undeletable) and run_session.exitstatus == pytest.ExitCode.OK:
+                # syrupy fails a run on an unused snapshot, but trace goldens are not in its
+                # report; an update that could not delete one did not finish its work either.
+                run_session.exitstatus = pytest.ExitCode.TESTS_FAILED
             if reporting or os.environ.get("GITHUB_STEP_SUMMARY"):
                 unused = [goldens.display(p) for p in [*goldens.unused, *goldens.deleted]]
                 _reports(self.config).write(goldens.counts(), unused)
@@ -135,8 +138,19 @@ class _GoldenTracker:
             r for reports in terminalreporter.stats.values() for r in reports if getattr(r, "when", None) == "call"
         )
         notes = budget_notes(getattr(r, "user_properties", ()) for r in calls)
-        goldens = _session(self.config)
-        lines = [*summary_lines(goldens, notes), *goldens.problems()]
+        run = settings.RunSettings.of(self.config)
+        failing = len(self.config.stash[_REPORTS].failures) if _REPORTS in self.config.stash else 0
+        session = _session(self.config)
+        report = session.display(str(run.report_path)) if run.report_path is not None else None
+        artifacts = session.display(str(run.artifacts_dir)) if run.artifacts_dir is not None else None
+        lines = summary_lines(
+            session,
+            notes,
+            report=Path(report) if report is not None else None,
+            artifacts=Path(artifacts) if artifacts is not None else None,
+            failing=failing,
+        )
+        lines += session.problems()
         if lines:
             terminalreporter.write_sep("-", "trace snapshot summary")
             for line in lines:
@@ -151,14 +165,39 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: object, righ
     if snapshot is not None:
         for side in (right, left):
             if isinstance(side, snapshot.TraceSnapshot):
-                return [f"{left!r} == {right!r}", *side.explain(verbose=verbose)]
+                return _one_per_line([f"{left!r} == {right!r}", *side.explain(verbose=verbose)])
     model = sys.modules.get("pytest_tracediff.model.trace")
     if model is not None and isinstance(left, model.Trace) and isinstance(right, model.Trace):
         from ..compare.diff import diff_recorded
 
         # ``assert actual == expected``: the right side is the baseline.
-        return [f"{left!r} == {right!r}", *diff_recorded(right, left).render_lines(verbose=verbose)]
+        return _one_per_line([f"{left!r} == {right!r}", *diff_recorded(right, left).render_lines(verbose=verbose)])
     return None
+
+
+def _one_per_line(lines: list[str]) -> list[str]:
+    """pytest escapes a newline inside an explanation line as a literal ``\\n``; a verbose
+    value spans lines, so each becomes a line of its own."""
+    return [part for line in lines for part in line.split("\n")]
+
+
+class _Unreported:
+    """syrupy's session for trace assertions, minus its report.
+
+    Reads and queued writes go through syrupy's session as usual; only
+    ``register_request`` is dropped, so syrupy's own summary and its unused-snapshot
+    check never see trace goldens (ours count them, and its advice to run
+    ``--snapshot-update`` would rewrite every syrupy snapshot in the project).
+    """
+
+    def __init__(self, session: object) -> None:
+        self._session = session
+
+    def register_request(self, assertion: object) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
 
 
 @pytest.fixture
@@ -188,7 +227,7 @@ def trace_snapshot(request: pytest.FixtureRequest) -> TraceSnapshot:
         update_snapshots=update,
         extension_class=extension_class(update=update),
         test_location=PyTestLocation(request.node),
-        session=syrupy_session,
+        session=cast("SnapshotSession", _Unreported(syrupy_session)),
     )
     config, item = request.config, request.node
     wanted = settings.RunSettings.of(config).report_path is not None

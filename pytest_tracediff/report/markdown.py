@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from ..golden.session import COUNT_KINDS
+
 
 def cell(text: str) -> str:
     """Markdown table cell: no pipes, newlines or HTML."""
@@ -17,9 +19,9 @@ def step_summary_markdown(counts: Mapping[str, int], failures: Sequence[Mapping[
         "",
         "### Trace regression summary (pytest-tracediff)",
         "",
-        "| checked | passed | changed | missing | written | unused |",
-        "|---:|---:|---:|---:|---:|---:|",
-        "| {checked} | {passed} | {changed} | {missing} | {written} | {unused} |".format(**counts),
+        "| " + " | ".join(COUNT_KINDS) + " |",
+        "|" + "---:|" * len(COUNT_KINDS),
+        "| " + " | ".join(str(counts.get(kind, 0)) for kind in COUNT_KINDS) + " |",
         "",
     ]
     if failures:

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, ExitStack
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-from ..errors import CaptureError, MissingFrameworkError
+from ..errors import CaptureError, MissingFrameworkError, UnknownFrameworkError
 from ..model import Trace
 from .registry import Adapter, adapters, load_framework_adapters
 
@@ -48,6 +48,20 @@ def capturing_adapters() -> list[CapturingAdapter]:
 
 FALLBACK_SOURCES = frozenset({"otel"})
 
+# What to check when a framework was watched and produced nothing, by adapter name.
+_EMPTY_HINTS = {
+    "stroma": "run the graph (`await runner.run(...)`) inside the `with` block",
+    "dagron": "run the DAG (`executor.execute(...)`) inside the `with` block",
+    "flujo": "run the pipeline inside the `with` block",
+    "noukai": "start the flow run inside the `with` block",
+    "otel": "start and end the spans inside the block with a tracer from the global provider "
+    "(`opentelemetry.trace.get_tracer`); for spans of a TracerProvider your code holds, pass its "
+    "InMemorySpanExporter to Trace.from_any",
+    "pydantic-ai": "run the agent inside the block; an agent built with its own `instrument=` setting is not captured",
+    "langgraph": "invoke a compiled graph inside the block; runs outside a compiled graph are not recorded",
+    "openai-agents": "run `Runner.run`/`run_sync` inside the block; a trace started before the block is not captured",
+}
+
 
 class TraceCapture:
     """``with TraceCapture() as cap: ...`` then ``cap.trace`` / ``cap.traces``."""
@@ -63,7 +77,7 @@ class TraceCapture:
             wanted = list(frameworks)
             unknown = [f for f in wanted if f not in known]
             if unknown:
-                raise ValueError(f"no capturing adapter for {unknown}; known: {sorted(known)}")
+                raise UnknownFrameworkError(unknown[0], {spelling: a.name for spelling, a in known.items()})
             missing = [known[f] for f in wanted if not installed(known[f].framework)]
             if missing:
                 raise MissingFrameworkError(missing[0].framework, missing[0].extra)
@@ -127,10 +141,26 @@ class TraceCapture:
             primary = [t for t in traces if t.source not in FALLBACK_SOURCES]
             if len(primary) == 1:
                 return primary[0]
+        if not traces:
+            raise CaptureError(f"cap.trace: the block produced no trace. {self._why_empty()}")
         if len(traces) != 1:
-            sources = ", ".join(t.source for t in traces) or "none"
+            sources = ", ".join(t.source for t in traces)
             raise CaptureError(
                 f"cap.trace needs exactly one trace, but the block produced {len(traces)} "
                 f"({sources}); use cap.traces for all of them"
             )
         return traces[0]
+
+    def _why_empty(self) -> str:
+        """What was watched and, per framework, what to check."""
+        if not self._adapters:
+            names = ", ".join(sorted({a.name for a in capturing_adapters()}))
+            return (
+                f"Nothing was watched: none of the frameworks trace_capture() can capture is installed ({names}). "
+                "Install the one your pipeline uses (`pip install 'pytest-tracediff[<framework>]'`); "
+                'trace_capture("<framework>") says what it needs on this Python.'
+            )
+        hints = "; ".join(
+            f"{a.name}: {_EMPTY_HINTS.get(a.name, 'run it inside the `with` block')}" for a in self._adapters
+        )
+        return f"Watched: {', '.join(a.name for a in self._adapters)}. Check that {hints}."
