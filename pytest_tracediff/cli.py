@@ -346,8 +346,10 @@ def _render_markdown(results: list[Compared], *, verbose: bool) -> str:
 def _show(args: argparse.Namespace) -> int:
     from .compare.budget import step_totals, totals
     from .model import group_attempts
+    from .normalize import normalize
 
-    trace = read_trace(args.file)
+    # As a golden holds it: a raw export's secrets are redacted before they are printed.
+    trace = normalize(read_trace(args.file))
     head = f"{args.file}: source {trace.source}"
     if trace.status is not None:
         head += f", status {trace.status}"

@@ -24,9 +24,21 @@ def _keep(char: str) -> bool:
     return char not in _RESERVED and not unicodedata.category(char).startswith(("C", "Z"))
 
 
+def _shown(raw: str) -> str:
+    """``raw`` with its secrets redacted: a secret used as a parametrize value must not
+    become a file name (committed, and printed in every summary). Only ids with a
+    ``[...]`` part can hold one, so plain test names never load the redaction rules."""
+    if "[" not in raw:
+        return raw
+    from ..normalize.redact import redact_text
+
+    return redact_text(raw)
+
+
 def golden_stem(raw: str) -> str:
     """The file stem (no extension) for the snapshot name ``raw``."""
-    cleaned = "".join(c for c in raw if _keep(c)).strip().lstrip(".")
+    shown = _shown(raw)
+    cleaned = "".join(c for c in shown if _keep(c)).strip().lstrip(".")
     if cleaned == raw and raw.isascii() and len(raw) <= MAX_STEM:
         return raw
     digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:12]
@@ -35,7 +47,7 @@ def golden_stem(raw: str) -> str:
 
 def stem_prefix(raw: str) -> str:
     """The part of ``golden_stem(raw + anything)`` that is certain to start it."""
-    cleaned = "".join(c for c in raw if _keep(c)).strip().lstrip(".")
+    cleaned = "".join(c for c in _shown(raw) if _keep(c)).strip().lstrip(".")
     return cleaned[:MAX_STEM]
 
 

@@ -8,6 +8,7 @@ passes ``on_result``, which hands each comparison to the report layer.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ class Comparison:
     budget: BudgetReport | None = None
     problem: str | None = None
     """Why a failure has no diff (a corrupt golden)."""
+    mask: Callable[[str], str] | None = None
+    """The test's text rules (redaction, then masks), for reports built from ``raw``."""
 
     @property
     def summary(self) -> str:
@@ -216,6 +219,7 @@ class TraceSnapshot:
         return self._finish(Comparison(outcome, location, display, raw, actual, golden, diff, budget))
 
     def _finish(self, comparison: Comparison) -> Comparison:
+        comparison = dataclasses.replace(comparison, mask=self._options.mask)
         self.last = comparison
         if comparison.outcome is Outcome.MISSING:
             self._session.record_missing(comparison.location)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..golden.naming import golden_stem
+from ..normalize.redact import redact_text
 from .chrome import chrome_trace
 
 if TYPE_CHECKING:
@@ -20,7 +22,15 @@ def artifact_dirname(nodeid: str) -> str:
 
 
 def write_artifacts(
-    folder: Path, *, nodeid: str, golden: str, summary: str, raw: Trace, actual: Trace, diff: TraceDiff | None
+    folder: Path,
+    *,
+    nodeid: str,
+    golden: str,
+    summary: str,
+    raw: Trace,
+    actual: Trace,
+    diff: TraceDiff | None,
+    mask: Callable[[str], str] = redact_text,
 ) -> None:
     """``actual.trace.json``, ``diff.txt``, ``diff.json`` and ``trace.chrome.json`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -32,5 +42,5 @@ def write_artifacts(
     (folder / "diff.json").write_text(
         json.dumps(entries, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
-    chrome = chrome_trace(raw, name=nodeid)
+    chrome = chrome_trace(raw, name=nodeid, mask=mask)
     (folder / "trace.chrome.json").write_text(json.dumps(chrome, indent=1, default=str) + "\n", encoding="utf-8")

@@ -1,7 +1,12 @@
-"""A run as Chrome trace / Perfetto JSON, with its real timings and one lane per overlap."""
+"""A run as Chrome trace / Perfetto JSON, with its real timings and one lane per overlap.
+
+Built from the raw trace (for its timings), so every text goes through ``mask``: the
+test's own normalization text hook (redaction, then masks), as its golden does.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..normalize.redact import redact_text
@@ -12,7 +17,7 @@ if TYPE_CHECKING:
 _UNTIMED_US = 1000.0  # width given to a step without timings
 
 
-def chrome_trace(trace: Trace, *, name: str = "trace") -> dict[str, Any]:
+def chrome_trace(trace: Trace, *, name: str = "trace", mask: Callable[[str], str] = redact_text) -> dict[str, Any]:
     """The run as Chrome trace / Perfetto JSON: one complete (``ph: X``) event per attempt.
 
     Times are the un-normalized ``start``/``duration`` (seconds) in microseconds,
@@ -21,7 +26,7 @@ def chrome_trace(trace: Trace, *, name: str = "trace") -> dict[str, Any]:
     path; steps of one parent that overlap in time get extra lanes.
     """
     # Built from the raw trace for its timings: its texts go through redaction here.
-    source = redact_text(trace.source)
+    source = mask(trace.source)
     starts = [s.start for s in trace.steps if s.start is not None]
     origin = min(starts) if starts else 0.0
     lanes: dict[str, list[float]] = {}  # parent -> end time of each lane
@@ -29,7 +34,7 @@ def chrome_trace(trace: Trace, *, name: str = "trace") -> dict[str, Any]:
     events: list[dict[str, Any]] = []
     cursor = 0.0
     for step in trace.steps:
-        args = _step_args(step)
+        args = _step_args(step, mask)
         if step.start is not None:
             ts = (step.start - origin) * 1e6
             dur = max(step.duration or 0.0, 0.0) * 1e6
@@ -46,16 +51,17 @@ def chrome_trace(trace: Trace, *, name: str = "trace") -> dict[str, Any]:
         else:
             ends[lane] = ts + dur
         tid = tids.setdefault((step.parent, lane), len(tids) + 1)
-        label = step.step_id if step.attempt == 1 else f"{step.step_id} (attempt {step.attempt})"
+        parent = mask(step.parent)
+        label = mask(step.step_id) if step.attempt == 1 else f"{mask(step.step_id)} (attempt {step.attempt})"
         events.append(
-            {"name": label, "cat": step.parent or "root", "ph": "X", "ts": ts, "dur": dur, "pid": 1, "tid": tid}
+            {"name": label, "cat": parent or "root", "ph": "X", "ts": ts, "dur": dur, "pid": 1, "tid": tid}
             | {"args": args}
         )
     meta: list[dict[str, Any]] = [
         {"name": "process_name", "ph": "M", "pid": 1, "tid": 0, "args": {"name": f"{source}: {name}"}}
     ]
     for (parent, lane), tid in tids.items():
-        thread = parent or "(root)"
+        thread = mask(parent) or "(root)"
         if lane:
             thread += f" [lane {lane + 1}]"
         meta.append({"name": "thread_name", "ph": "M", "pid": 1, "tid": tid, "args": {"name": thread}})
@@ -63,12 +69,12 @@ def chrome_trace(trace: Trace, *, name: str = "trace") -> dict[str, Any]:
     return {"traceEvents": meta + events, "displayTimeUnit": "ms", "otherData": {"source": source}}
 
 
-def _step_args(step: Step) -> dict[str, Any]:
-    args: dict[str, Any] = {"path": step.path, "status": step.status.value, "attempt": step.attempt}
+def _step_args(step: Step, mask: Callable[[str], str]) -> dict[str, Any]:
+    args: dict[str, Any] = {"path": mask(step.path), "status": step.status.value, "attempt": step.attempt}
     for field in ("loop_index", "failure_class", "error", "model"):
         value = getattr(step, field)
         if value is not None:
-            args[field] = redact_text(value) if isinstance(value, str) else value
+            args[field] = mask(value) if isinstance(value, str) else value
     if step.tokens is not None:
         args["tokens"] = step.tokens.model_dump(exclude_none=True)
     if step.cost is not None:

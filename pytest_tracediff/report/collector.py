@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..normalize.redact import redact_text
 from .artifacts import artifact_dirname, write_artifacts
 from .markdown import step_summary_markdown
 
@@ -48,7 +49,8 @@ class ReportCollector:
         """Report one ``assert trace == trace_snapshot`` of the test ``item``."""
         if not self.wants(comparison):
             return
-        nodeid = item.nodeid if item is not None else "?"
+        # A secret used as a parametrize value is in the test id: never in a report.
+        nodeid = redact_text(item.nodeid) if item is not None else "?"
         where, summary, diff = comparison.display, comparison.summary, comparison.diff
         if comparison.outcome.failing:
             if item is not None:
@@ -63,6 +65,7 @@ class ReportCollector:
                     raw=comparison.raw,
                     actual=comparison.actual,
                     diff=diff,
+                    mask=comparison.mask or redact_text,
                 )
         if self.report_path is not None:
             golden = comparison.golden
