@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_tracediff.compare.diff import _value_entries
+from pytest_tracediff.compare.diff import _format_path, _value_entries
 from pytest_tracediff.compare.entries import ABSENT, DiffEntry
 from pytest_tracediff.compare.values import NotJson, changes, same
 from pytest_tracediff.model.canonical import canonical
@@ -33,7 +33,7 @@ def _reference_entries(kind: str, root: str, a: Any, b: Any) -> list[DiffEntry]:
     entries: list[DiffEntry] = []
     for report in tree.values():
         for level in report:
-            path = _reference_path(root, level.path(output_format="list"))
+            path = _format_path(root, level.path(output_format="list"))
             t1 = ABSENT if type(level.t1).__name__ == "NotPresent" else level.t1
             t2 = ABSENT if type(level.t2).__name__ == "NotPresent" else level.t2
             entries.append(DiffEntry(kind, None, path, t1, t2))
@@ -41,18 +41,6 @@ def _reference_entries(kind: str, root: str, a: Any, b: Any) -> list[DiffEntry]:
         entries.append(DiffEntry(kind, None, root, a, b))
     entries.sort(key=lambda e: e.path)
     return entries
-
-
-def _reference_path(root: str, parts: list[Any]) -> str:
-    out = root
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif isinstance(part, str) and part.isidentifier():
-            out += f".{part}"
-        else:
-            out += f"[{json.dumps(part, ensure_ascii=False)}]"
-    return out
 
 
 def _exact(entries: list[DiffEntry]) -> list[tuple[str, str, str, str]]:
