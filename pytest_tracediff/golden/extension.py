@@ -123,25 +123,26 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
     def serialize(self, data: Any, **kwargs: Any) -> str:
         # Imported where used: the run's golden bookkeeping imports this module for
         # every collection, and must not pull in pydantic when no test uses goldens.
-        from ..model import Trace
+        from ..model.trace import Trace, golden_json
 
         if not isinstance(data, Trace):
             raise TypeError(f"trace goldens hold Trace objects, not {type(data).__name__}")
-        return data.to_json()
+        # Only normalized traces reach here (snapshot.py): their payloads are canonical.
+        return golden_json(data, canonical_payloads=True)
 
     def matches(self, *, serialized_data: Any, snapshot_data: Any) -> bool:
         if serialized_data == snapshot_data:
             return True
         # A golden that differs only in layout (a hand edit, key order) still matches,
         # so it is not rewritten.
-        from ..model import Trace
+        from ..model.trace import Trace, golden_json
         from ..normalize import normalize
 
         try:
             golden = normalize(Trace.from_json(str(snapshot_data)))
         except GoldenFileError:
             return False
-        return bool(golden.to_json() == serialized_data)
+        return bool(golden_json(golden, canonical_payloads=True) == serialized_data)
 
     def read_snapshot_data_from_location(
         self, *, snapshot_location: str, snapshot_name: str, session_id: str

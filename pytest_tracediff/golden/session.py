@@ -9,6 +9,7 @@ could own it ran, passed, and did not use it. Anything less certain is kept.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,11 +113,11 @@ class TraceSnapshotSession:
                 self.owners.add((str(folder), claim_prefix(PyTestLocation(item)), item.nodeid))
 
     def display(self, location: str) -> str:
-        path = Path(location)
-        try:
-            return str(path.relative_to(self.rootpath))
-        except ValueError:
-            return str(path)
+        """``location`` relative to the rootdir, when it is inside it (string work: once per assertion)."""
+        root = str(self.rootpath).rstrip("/" + os.sep)
+        if location.startswith(root) and location[len(root) : len(root) + 1] in ("/", os.sep):
+            return location[len(root) + 1 :]
+        return location
 
     # -- xdist -------------------------------------------------------------------
 

@@ -94,6 +94,8 @@ class _Walker:
                 value = text(value)
             return value if value.isascii() else storable_text(value)
         if kind is dict or kind is list:
+            if not value:  # most steps' attributes
+                return {} if kind is dict else []
             if depth >= MAX_DEPTH:
                 return "<max depth>"
             return self._container(value, depth)
@@ -140,23 +142,28 @@ class _Walker:
             active.discard(marker)
 
     def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+        # Hot path: plain str keys and str/int/bool/None values are handled inline, the
+        # rest through ``walk``; the same results as ``walk`` gives for them.
         text, walk, child, secret, hide = self._text, self.walk, depth + 1, self._secret, self._hide
         pairs: list[tuple[str, Any]] = []
-        if secret is None:
-            for raw, item in value.items():
-                if type(raw) is str:  # inlined self._key(raw, depth) for the common case
-                    key = raw if text is None else text(raw)
-                    pairs.append((key if key.isascii() else storable_text(key), walk(item, child)))
-                else:
-                    pairs.append((self._key(raw, depth), walk(item, child)))
-        else:
-            for raw, item in value.items():
-                if type(raw) is str:
-                    key = raw if text is None else text(raw)
-                    key = key if key.isascii() else storable_text(key)
-                else:
-                    key = self._key(raw, depth)
-                pairs.append((key, walk(hide(item, key) if secret(key) else item, child)))
+        append = pairs.append
+        for raw, given in value.items():
+            if type(raw) is str:
+                key = raw if text is None else text(raw)
+                if not key.isascii():
+                    key = storable_text(key)
+            else:
+                key = self._key(raw, depth)
+            item = hide(given, key) if secret is not None and secret(key) else given
+            kind = type(item)
+            if kind is str:
+                if text is not None:
+                    item = text(item)
+                append((key, item if item.isascii() else storable_text(item)))
+            elif item is None or kind is bool or (kind is int and item.bit_length() <= MAX_INT_BITS):
+                append((key, item))
+            else:
+                append((key, walk(item, child)))
         pairs.sort(key=_first)
         out: dict[str, Any] = dict(pairs)
         if len(out) == len(pairs):

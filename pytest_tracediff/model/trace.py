@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # types only: the model does not depend on the stages above i
     from ..compare.diff import TraceDiff
     from ..normalize.options import NormalizeOptions
 
-__all__ = ["GOLDEN_FORMAT", "GOLDEN_VERSION", "TRACE_SUFFIX", "Trace"]
+__all__ = ["GOLDEN_FORMAT", "GOLDEN_VERSION", "TRACE_SUFFIX", "Trace", "golden_dict", "golden_json"]
 
 GOLDEN_FORMAT = "pytest-tracediff"
 GOLDEN_VERSION = 1
@@ -128,25 +129,11 @@ class Trace(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict in golden field order; unset fields are left out."""
-        out: dict[str, Any] = {"format": GOLDEN_FORMAT, "version": GOLDEN_VERSION}
-        out["source"] = storable_text(self.source)
-        if self.status is not None:
-            out["status"] = storable_text(self.status)
-        for name in ("run_id", "start", "duration"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = storable_text(value) if isinstance(value, str) else value
-        if self.attributes:
-            out["attributes"] = canonical(self.attributes)
-        out["steps"] = [_step_dict(step) for step in self.steps]
-        return out
+        return golden_dict(self)
 
     def to_json(self) -> str:
         """The readable file format: stable key order, one step per block."""
-        # pydantic-core's Rust encoder: the same layout as json.dumps(indent=2,
-        # ensure_ascii=False), ten times faster on large traces.
-        with gc_paused():
-            return to_json(self.to_dict(), indent=2).decode("utf-8") + "\n"
+        return golden_json(self)
 
     def save(self, path: str | Path) -> None:
         """Write ``to_json()`` atomically: a crash leaves the old file or the new one."""
@@ -183,6 +170,36 @@ class Trace(BaseModel):
     __str__ = __repr__
 
 
+def golden_dict(trace: Trace, *, canonical_payloads: bool = False) -> dict[str, Any]:
+    """``trace.to_dict()``; ``canonical_payloads`` skips making payloads canonical again,
+    for a trace whose payloads normalization has made canonical (every golden's)."""
+    payload = _as_is if canonical_payloads else canonical
+    out: dict[str, Any] = {"format": GOLDEN_FORMAT, "version": GOLDEN_VERSION}
+    out["source"] = storable_text(trace.source)
+    if trace.status is not None:
+        out["status"] = storable_text(trace.status)
+    for name in ("run_id", "start", "duration"):
+        value = getattr(trace, name)
+        if value is not None:
+            out[name] = storable_text(value) if isinstance(value, str) else value
+    if trace.attributes:
+        out["attributes"] = payload(trace.attributes)
+    out["steps"] = [_step_dict(step, payload) for step in trace.steps]
+    return out
+
+
+def golden_json(trace: Trace, *, canonical_payloads: bool = False) -> str:
+    """``trace.to_json()``; ``canonical_payloads`` as for ``golden_dict``."""
+    # pydantic-core's Rust encoder: the same layout as json.dumps(indent=2,
+    # ensure_ascii=False), ten times faster on large traces.
+    with gc_paused():
+        return to_json(golden_dict(trace, canonical_payloads=canonical_payloads), indent=2).decode("utf-8") + "\n"
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
 def _parse(text: str, origin: str) -> object:
     try:
         return json.loads(text)
@@ -198,7 +215,7 @@ def _parse(text: str, origin: str) -> object:
         raise GoldenFileError(origin, f"holds a number Python refuses to read ({exc})") from None
 
 
-def _step_dict(step: Step) -> dict[str, Any]:
+def _step_dict(step: Step, payload: Callable[[Any], Any]) -> dict[str, Any]:
     """A step's golden fields; what a golden could not hold (or give back) is an error
     naming the step, never a file that cannot be read."""
     out: dict[str, Any] = {}
@@ -209,7 +226,7 @@ def _step_dict(step: Step) -> dict[str, Any]:
         if name == "attributes" and not value:
             continue
         if name in _PAYLOAD_FIELDS:
-            value = canonical(value)
+            value = payload(value)
         elif name in _TEXT_FIELDS:
             value = storable_text(value)
         elif name in _INT_FIELDS:

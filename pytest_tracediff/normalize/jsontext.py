@@ -29,6 +29,9 @@ TextHook = Callable[[str], str]
 SecretKey = Callable[[str], bool] | None
 
 
+_MAY_START_JSON = frozenset("{[ \t\r\n")
+
+
 def _looks_like_json(text: str) -> bool:
     if not text or len(text) > MAX_CHARS:
         return False
@@ -53,7 +56,7 @@ def canonical_data(value: Any, mask: TextHook, secret_key: SecretKey) -> Any:
 
     def hook(text: str) -> str:
         nonlocal found
-        if _looks_like_json(text):
+        if text[:1] in _MAY_START_JSON and _looks_like_json(text):  # the test in C first: most text is not JSON
             found = True
             return text
         return mask(text)

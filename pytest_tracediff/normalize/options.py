@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .memo import Memo
 from .paths import glob_regex
 from .portable import portable_text
 from .redact import key_matcher, text_redactor
@@ -70,16 +72,20 @@ class NormalizeOptions:
     _redact: Callable[[str], str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        redact = text_redactor(tuple(self.redact_patterns), defaults=self.default_redaction)
-        object.__setattr__(self, "_redact", redact)
-        object.__setattr__(self, "_secret_key", key_matcher(tuple(self.redact_keys), defaults=self.default_redaction))
-        portable = portable_text(self.rootdir, keep_tracebacks=self.keep_tracebacks, mask_paths=self.default_maskers)
-        object.__setattr__(self, "_text", _text_hook(self.maskers, self.default_maskers, redact, portable))
-        matcher = None
-        if self.exclude:
-            pattern = re.compile("|".join(glob_regex(p) for p in self.exclude))
-            matcher = lambda path: pattern.match(path) is not None  # noqa: E731
-        object.__setattr__(self, "_excluded", matcher)
+        # Every test builds its options; the compiled rules (and their memo of judged
+        # texts) are shared by every options object with the same settings.
+        compiled = _compile(
+            self.exclude,
+            self.maskers,
+            self.default_maskers,
+            self.redact_keys,
+            self.redact_patterns,
+            self.default_redaction,
+            self.keep_tracebacks,
+            self.rootdir,
+        )
+        for name, value in zip(("_text", "_excluded", "_secret_key", "_redact"), compiled, strict=True):
+            object.__setattr__(self, name, value)
 
     def merged(
         self,
@@ -107,6 +113,36 @@ class NormalizeOptions:
 
     def mask(self, text: str) -> str:
         return self._text(text)
+
+
+_Compiled = tuple[
+    Callable[[str], str], Callable[[str], bool] | None, Callable[[str], bool] | None, Callable[[str], str] | None
+]
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(
+    exclude: tuple[str, ...],
+    maskers: tuple[Masker, ...],
+    default_maskers: bool,
+    redact_keys: tuple[str, ...],
+    redact_patterns: tuple[str, ...],
+    default_redaction: bool,
+    keep_tracebacks: bool,
+    rootdir: str | None,
+) -> _Compiled:
+    """The text rule, exclusion matcher, secret-key matcher and redactor of one set of options."""
+    redact = text_redactor(tuple(redact_patterns), defaults=default_redaction)
+    secret_key = key_matcher(tuple(redact_keys), defaults=default_redaction)
+    portable = portable_text(rootdir, keep_tracebacks=keep_tracebacks, mask_paths=default_maskers)
+    # Keys, labels and repeated values come back in every step and every test: each
+    # text is judged once.
+    text = Memo(_text_hook(maskers, default_maskers, redact, portable)).__getitem__
+    excluded = None
+    if exclude:
+        pattern = re.compile("|".join(glob_regex(p) for p in exclude))
+        excluded = lambda path: pattern.match(path) is not None  # noqa: E731
+    return text, excluded, secret_key, redact
 
 
 def _text_hook(

@@ -32,12 +32,11 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from ..model.canonical import REDACTED
 from . import secret_rules as rules
-
-_T = TypeVar("_T")
+from .memo import Memo
 
 NONE, WEAK, STRONG = 0, 1, 2
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -465,26 +464,7 @@ def text_redactor(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Call
         return text
 
     # Keys, roles, prompts and labels come back in every step: each is judged once.
-    return _Memo(redact if user_subs else redact_defaults).__getitem__
-
-
-class _Memo(dict[str, _T], Generic[_T]):
-    """``text -> f(text)`` for the short texts seen so far, at most ``_LIMIT`` of them;
-    looked up with the dict's own ``__getitem__``."""
-
-    __slots__ = ("_compute",)
-    _LIMIT = 20_000
-    _LONGEST = 256
-
-    def __init__(self, compute: Callable[[str], _T]) -> None:
-        super().__init__()
-        self._compute = compute
-
-    def __missing__(self, text: str) -> _T:
-        result = self._compute(text)
-        if len(text) <= self._LONGEST and len(self) < self._LIMIT:
-            self[text] = result
-        return result
+    return Memo(redact if user_subs else redact_defaults).__getitem__
 
 
 @functools.lru_cache(maxsize=64)
@@ -501,7 +481,7 @@ def key_matcher(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Callab
     def judge(key: str) -> bool:
         return (defaults and key_kind(key) != NONE) or (search is not None and search(key) is not None)
 
-    return _Memo(judge).__getitem__
+    return Memo(judge).__getitem__
 
 
 def redact_text(text: str) -> str:
