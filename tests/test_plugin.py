@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -421,3 +422,53 @@ def test_no_trace_snapshot_no_output(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest()
     result.assert_outcomes(passed=1)
     assert "trace snapshot summary" not in result.stdout.str()
+
+
+def test_a_comparison_equal_as_recorded_normalizes_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The passing path reads the golden and compares as recorded; only a change pays
+    for normalizing. Unnamed and named goldens keep syrupy's names whichever path runs."""
+    import pytest_tracediff.golden.snapshot as snapshot_module
+    from pytest_tracediff.normalize import normalize as real
+
+    calls: list[str] = []
+
+    def counting(trace: Any, options: Any = None) -> Any:
+        calls.append(trace.source)
+        return real(trace, options)
+
+    monkeypatch.setattr(snapshot_module, "normalize", counting)
+    test = """
+        from pytest_tracediff import Trace, Step
+
+        def test_three(trace_snapshot):
+            assert Trace(source="one", steps=[Step(step_id="a", output={"n": 1, "when": 0.5})]) == trace_snapshot
+            assert Trace(source="named", steps=[Step(step_id="b")]) == trace_snapshot(name="x")
+            assert Trace(source="two", steps=[Step(step_id="c", output=OUT)]) == trace_snapshot
+        """
+    pytester.makepyfile(test_three=test.replace("OUT", "[1, 2]"))
+    pytester.runpytest_inprocess(UPDATE).assert_outcomes(passed=1)
+    folder = pytester.path / "__trace_snapshots__" / "test_three"
+    # syrupy counts the named comparison too: the second unnamed golden is ".2", as before.
+    names = ["test_three.2.trace.json", "test_three.trace.json", "test_three[x].trace.json"]
+    assert sorted(p.name for p in folder.iterdir()) == names
+    assert len(calls) == 3  # each written golden is normalized once
+
+    calls.clear()
+    pytester.runpytest_inprocess().assert_outcomes(passed=1)
+    assert calls == []
+    calls.clear()
+    pytester.runpytest_inprocess(UPDATE).assert_outcomes(passed=1)
+    assert calls == []
+
+    pytester.makepyfile(test_three=test.replace("OUT", "[1, 3]"))
+    result = pytester.runpytest_inprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*output changed: c (attempt 1) output?1?: 2 -> 3*", "*test_three.2.trace.json*"])
+    assert calls == ["two"]
+    calls.clear()
+    pytester.runpytest_inprocess(UPDATE).assert_outcomes(passed=1)
+    assert sorted(p.name for p in folder.iterdir()) == names
+    assert '"output": [\n        1,\n        3\n      ]' in (folder / names[0]).read_text()
+    pytester.runpytest_inprocess().assert_outcomes(passed=1)

@@ -209,3 +209,38 @@ def test_cost_normalizes_to_a_plain_decimal(cost: Decimal) -> None:
     text = Trace(steps=[Step(step_id="a", cost=cost)]).normalized().to_dict()["steps"][0]["cost"]
     assert "E" not in text
     assert Decimal(text) == cost
+
+
+def _golden_of(trace: Trace) -> Trace:
+    """The golden ``trace`` gives, as a comparison reads it back."""
+    return Trace.from_json(trace.normalized().to_json())
+
+
+@SETTINGS
+@given(traces(), st.data())
+def test_same_as_recorded_is_never_wrong(trace: Trace, data: st.DataObject) -> None:
+    # The passing path of a golden comparison: True must mean equal goldens.
+    from pytest_tracediff.compare.diff import same_recorded
+
+    other = mutate(trace, data)
+    equal = trace.normalized().to_json() == other.normalized().to_json()
+    for expected in (trace, _golden_of(trace)):
+        if same_recorded(expected, other):
+            assert equal
+
+
+@SETTINGS
+@given(traces(), st.data())
+def test_a_golden_comparison_fails_iff_the_goldens_differ(trace: Trace, data: st.DataObject) -> None:
+    # What a comparison that is not equal as recorded decides: an empty diff of the
+    # golden, as read, with the normalized trace.
+    from pytest_tracediff.compare.diff import diff_recorded
+
+    other = mutate(trace, data)
+    if data.draw(st.booleans(), label="masked"):  # equal once masked, never as recorded
+        uuids = ["8c7f3a52-1b2d-4c9e-9f0a-3e5d7c1b2a90", "0d4e6f81-2c3b-4a5d-8e7f-9a0b1c2d3e4f"]
+        trace = trace.model_copy(update={"steps": [*trace.steps, Step(step_id="id", output=uuids[0])]})
+        other = other.model_copy(update={"steps": [*other.steps, Step(step_id="id", output=uuids[1])]})
+    actual = other.normalized()
+    equal = trace.normalized().to_json() == actual.to_json()
+    assert (not diff_recorded(_golden_of(trace), actual)) == equal

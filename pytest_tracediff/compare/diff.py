@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..model import Step, Trace
     from ..normalize import NormalizeOptions
 
-__all__ = ["DiffEntry", "StepRef", "TraceDiff", "align_occurrences", "diff_recorded", "diff_traces"]
+__all__ = ["DiffEntry", "StepRef", "TraceDiff", "align_occurrences", "diff_recorded", "diff_traces", "same_recorded"]
 
 
 class TraceDiff(Sequence[DiffEntry]):
@@ -98,6 +98,38 @@ def diff_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | No
             return diff_traces(normalize(expected, options), normalize(actual, options))
         heads = [normalize(t.model_copy(update={"steps": []}), options) for t in (expected, actual)]
         return _diff(heads[0], heads[1], old, new, keys_old, keys_new, lambda step: normalize_step(step, options))
+
+
+def same_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | None = None) -> bool:
+    """Whether the two traces are equal once normalized, told without normalizing their
+    steps: step by step as recorded, stopping at the first difference.
+
+    True is exact (normalization is a function of what is compared). False only means
+    "not equal as recorded": masks, redaction or exclusions may still make them equal,
+    which ``diff_recorded`` then tells. A golden test that passes pays for this alone.
+    """
+    a, b = expected.steps, actual.steps
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if (
+            x.level is not None  # concurrent steps: normalization may reorder them
+            or y.level is not None
+            or x.step_id != y.step_id
+            or x.parent != y.parent
+            or x.loop_index != y.loop_index
+            or x.attempt != y.attempt
+            or _changed(x, y)
+        ):
+            return False
+    if (
+        expected.source == actual.source
+        and expected.status == actual.status
+        and same(expected.attributes, actual.attributes)
+    ):
+        return True
+    old, new = (normalize(t.model_copy(update={"steps": []}), options) for t in (expected, actual))
+    return old.source == new.source and old.status == new.status and same(old.attributes, new.attributes)
 
 
 def _diff(

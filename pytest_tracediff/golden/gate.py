@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..compare.budget import BudgetReport, budget_report, parse_limit
 from ..compare.diff import diff_recorded
 from ..compare.tolerance import Tolerance, apply_tolerances, parse_tolerance_line
-from ..errors import GoldenFileError
-from ..model import Trace
 from ..normalize import normalize
 from .session import IMPROVEMENT_NOTE
 
 if TYPE_CHECKING:
     from ..compare.diff import TraceDiff
+    from ..model import Trace
     from ..normalize import NormalizeOptions
 
 
@@ -24,9 +22,10 @@ if TYPE_CHECKING:
 class BudgetGate:
     """The ini budgets and tolerances, applied to each ``assert trace == trace_snapshot``.
 
-    ``prepare`` runs before the golden comparison: it measures the budget against
-    the golden and, when tolerances forgive every change, hands the golden itself to
-    the comparison so that it matches and is never rewritten for a wobble.
+    A comparison ``measure``s the budget against the golden and ``filter``s from its
+    diff the changes tolerances forgive; under the update flag ``prepare`` hands the
+    golden itself to syrupy when tolerances forgive every change, so that it is never
+    rewritten for a wobble.
     Improvements go to ``notes`` (the test's ``user_properties``), which reach the
     terminal summary, also from xdist workers.
     """
@@ -40,14 +39,15 @@ class BudgetGate:
     def active(self) -> bool:
         return bool(self.tolerances) or any(v is not None for v in self.limits.values())
 
-    def prepare(self, golden_path: Path, actual: Trace, options: NormalizeOptions | None, *, update: bool) -> Trace:
+    def measure(self, golden: Trace, actual: Trace) -> None:
+        """The budget report of ``actual`` against ``golden`` (both as read or normalized)."""
+        limits = {k: v for k, v in self.limits.items() if v is not None}
+        self.report = budget_report(actual, golden, **limits) if limits else None
+
+    def prepare(self, golden: Trace, actual: Trace, options: NormalizeOptions | None) -> Trace:
+        """Under the update flag: the golden itself (normalized) when tolerances forgive
+        every change from it, so that it is not rewritten for a wobble; else ``actual``."""
         self.report = None
-        try:
-            golden = Trace.load(golden_path)
-        except GoldenFileError:
-            return actual  # the comparison reports it
-        if not update and any(v is not None for v in self.limits.values()):
-            self.report = budget_report(actual, golden, **{k: v for k, v in self.limits.items() if v is not None})
         if self.tolerances:
             diff = diff_recorded(golden, actual, options)
             if diff and not apply_tolerances(diff, self.tolerances):

@@ -11,14 +11,15 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, final
+from typing import TYPE_CHECKING, TypeVar, final
 
-from ..compare.diff import diff_recorded
+from ..compare.diff import diff_recorded, same_recorded
 from ..compare.render import LIMIT, render_lines
 from ..errors import UPDATE_FLAG, GoldenFileError, GoldenMissingError
 from ..model import Trace
+from ..model.files import read_trace_text
 from ..normalize import normalize
 from ..sources.registry import from_any
 from .extension import TraceSnapshotExtension
@@ -53,7 +54,11 @@ class Outcome(str, enum.Enum):
 @final
 @dataclass(frozen=True)
 class Comparison:
-    """One ``assert trace == trace_snapshot``, as the report layer needs it."""
+    """One ``assert trace == trace_snapshot``, as the report layer needs it.
+
+    The normalized traces are made when first asked for (by a report or artifact): a
+    comparison that matches as recorded never normalizes anything.
+    """
 
     outcome: Outcome
     location: str
@@ -62,16 +67,26 @@ class Comparison:
     """The golden's path as shown to the user (relative to the rootdir)."""
     raw: Trace
     """The trace as given, with its timings (for the Chrome trace)."""
-    actual: Trace
-    """The trace as normalized for the golden."""
-    golden: Trace | None = None
-    """The golden, normalized, when it was read and differs."""
+    normalized: Callable[[], Trace] = field(repr=False, compare=False)
+    """Makes (once) the trace as normalized for the golden: ``actual``."""
+    expected: Callable[[], Trace | None] = field(default=lambda: None, repr=False, compare=False)
+    """Makes (once) the golden, normalized, when it was read and differs: ``golden``."""
     diff: TraceDiff | None = None
     budget: BudgetReport | None = None
     problem: str | None = None
     """Why a failure has no diff (a corrupt golden)."""
     mask: Callable[[str], str] | None = None
     """The test's text rules (redaction, then masks), for reports built from ``raw``."""
+
+    @property
+    def actual(self) -> Trace:
+        """The trace as normalized for the golden."""
+        return self.normalized()
+
+    @property
+    def golden(self) -> Trace | None:
+        """The golden, normalized, when it was read and differs."""
+        return self.expected()
 
     @property
     def summary(self) -> str:
@@ -85,6 +100,25 @@ class Comparison:
         if self.outcome is Outcome.FAILED:
             return "trace differs from golden"
         return str(self.outcome.value)
+
+
+_T = TypeVar("_T")
+
+
+def _once(make: Callable[[], _T]) -> Callable[[], _T]:
+    """``make``, run at most once."""
+    made: list[_T] = []
+
+    def get() -> _T:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
+
+
+def _ready(value: _T) -> Callable[[], _T]:
+    return lambda: value
 
 
 ResultHook = Callable[[Comparison], None]
@@ -103,6 +137,7 @@ class TraceSnapshot:
         name: str | None = None,
         gate: BudgetGate | None = None,
         on_result: ResultHook | None = None,
+        _count: list[int] | None = None,
     ) -> None:
         self._assertion = assertion
         self._options = options
@@ -111,6 +146,9 @@ class TraceSnapshot:
         self._name = name
         self._gate = gate  # ini budgets and tolerances (gate.py)
         self._on_result = on_result
+        # Comparisons made so far by this test's snapshot and all its views: the index of
+        # the next unnamed golden, counted as syrupy counts its executions.
+        self._count = _count if _count is not None else [0]
         self.last: Comparison | None = None
 
     def __call__(
@@ -142,6 +180,7 @@ class TraceSnapshot:
             name=name if name is not None else self._name,
             gate=self._gate,
             on_result=self._on_result,
+            _count=self._count,
         )
 
     def __repr__(self) -> str:
@@ -160,9 +199,13 @@ class TraceSnapshot:
         return self.last.diff if self.last is not None else None
 
     @property
+    def _index(self) -> str | int:
+        return self._name if self._name is not None else self._count[0]
+
+    @property
     def location(self) -> str:
         """Path of the golden the next comparison uses."""
-        index = self._name if self._name is not None else self._assertion.num_executions
+        index = self._index
         return str(self._assertion.extension.get_location(test_location=self._assertion.test_location, index=index))
 
     def compare(self, other: object) -> Comparison:
@@ -170,53 +213,81 @@ class TraceSnapshot:
 
         Raises ``GoldenMissingError`` (no golden, no update flag) and ``GoldenFileError``
         (an unreadable golden); both are reported first.
+
+        The golden is read and parsed once. A trace equal to it as recorded matches
+        without being normalized (``same_recorded``: most runs of most tests); otherwise
+        the trace is normalized and diffed with the golden, and under the update flag
+        syrupy writes the new golden.
         """
         __tracebackhide__ = True
         raw = from_any(other)
-        actual = normalize(raw, self._options)
-        location = self.location
+        location, index = self.location, self._index
+        self._count[0] += 1
         path = Path(location)
         if path.is_dir():
             raise GoldenFileError(location, "is a directory where a golden file should be; remove it")
         display = self._session.display(location)
-        if not self._update and not path.exists():
-            self._finish(Comparison(Outcome.MISSING, location, display, raw, actual))
+        options = self._options
+        normalized = _once(lambda: normalize(raw, options))
+        golden: Trace | None = None
+        if path.exists():
+            try:
+                golden = Trace.from_json(read_trace_text(path), origin=display)
+            except GoldenFileError as exc:
+                if not self._update:  # under the flag it is replaced
+                    error = GoldenFileError(display, exc.problem)
+                    self._finish(Comparison(Outcome.CORRUPT, location, display, raw, normalized, problem=str(error)))
+                    raise error from None
+        elif not self._update:
+            self._finish(Comparison(Outcome.MISSING, location, display, raw, normalized))
             raise GoldenMissingError(display)
-        extension = self._assertion.extension
-        assert isinstance(extension, TraceSnapshotExtension)
-        extension.replace_unreadable = self._update
-        assertion = self._assertion(name=self._name) if self._name is not None else self._assertion
-        compared = actual
+        if golden is not None and self._gate is None and same_recorded(golden, raw, options):
+            return self._finish(Comparison(Outcome.MATCHED, location, display, raw, normalized))
+        if self._update:
+            return self._write(index, location, display, raw, normalized, golden)
+        assert golden is not None
+        actual = normalized()
+        diff = diff_recorded(golden, actual, options)
+        budget = None
         if self._gate is not None:
-            compared = self._gate.prepare(path, actual, self._options, update=self._update)
-        matched = assertion == compared
-        result = assertion.executions[assertion.num_executions - 1]
-        if isinstance(result.exception, GoldenFileError):
-            error = GoldenFileError(display, result.exception.problem)
-            self._finish(Comparison(Outcome.CORRUPT, location, display, raw, actual, problem=str(error)))
-            raise error
-        if result.exception is not None:
-            raise result.exception
-        budget = self._gate.report if self._gate is not None else None
+            self._gate.measure(golden, actual)
+            budget = self._gate.report
+            diff = self._gate.filter(diff)
+        matched = not diff
         if matched and self._gate is not None:  # within tolerance; now the run totals
             matched = not self._gate.failed
             if matched:
                 self._gate.note_improvements(display)
+        if matched:
+            return self._finish(Comparison(Outcome.MATCHED, location, display, raw, normalized, budget=budget))
+        expected = _once(lambda: normalize(golden, options))
+        return self._finish(Comparison(Outcome.FAILED, location, display, raw, normalized, expected, diff, budget))
+
+    def _write(
+        self,
+        index: str | int,
+        location: str,
+        display: str,
+        raw: Trace,
+        normalized: Callable[[], Trace],
+        golden: Trace | None,
+    ) -> Comparison:
+        """Under the update flag: syrupy writes the golden unless it matches (a layout-only
+        edit, or a change the tolerances forgive)."""
+        extension = self._assertion.extension
+        assert isinstance(extension, TraceSnapshotExtension)
+        extension.replace_unreadable = True
+        # The index syrupy would give: it counts only the comparisons it makes.
+        assertion = self._assertion(name=index) if index != 0 else self._assertion
+        compared = normalized()
+        if self._gate is not None and golden is not None:
+            compared = self._gate.prepare(golden, compared, self._options)
+        assertion == compared  # noqa: B015 (syrupy records the outcome; read below)
+        result = assertion.executions[assertion.num_executions - 1]
+        if result.exception is not None:
+            raise result.exception
         outcome = Outcome.CREATED if result.created else Outcome.UPDATED if result.updated else Outcome.MATCHED
-        if not matched:
-            outcome = Outcome.FAILED
-        golden = diff = None
-        if not matched and result.recalled_data is not None:
-            try:
-                golden = Trace.from_json(str(result.recalled_data), origin=display)
-            except GoldenFileError as exc:
-                self._finish(Comparison(Outcome.CORRUPT, location, display, raw, actual, problem=str(exc)))
-                raise GoldenFileError(exc.path, exc.problem) from None
-            diff = diff_recorded(golden, actual, self._options)
-            if self._gate is not None:
-                diff = self._gate.filter(diff)
-            golden = normalize(golden, self._options)
-        return self._finish(Comparison(outcome, location, display, raw, actual, golden, diff, budget))
+        return self._finish(Comparison(outcome, location, display, raw, normalized))
 
     def _finish(self, comparison: Comparison) -> Comparison:
         comparison = dataclasses.replace(comparison, mask=self._options.mask)

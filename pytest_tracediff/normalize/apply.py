@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..model import Step, Tokens, Trace
+from ..model.canonical import storable_text
 from .jsontext import canonical_data
 from .options import DEFAULT_OPTIONS, NormalizeOptions
 from .order import canonical_order
@@ -27,8 +28,8 @@ def normalize(trace: Trace, options: NormalizeOptions | None = None) -> Trace:
         attributes = _drop_excluded(attributes, "attributes", opts._excluded)
     attributes = truncate(attributes, opts.max_string, opts.max_items)
     return Trace.model_construct(
-        source=trace.source if opts._redact is None else opts._redact(trace.source),
-        status=None if trace.status is None else str(trace.status).lower(),
+        source=storable_text(trace.source if opts._redact is None else opts._redact(trace.source)),
+        status=None if trace.status is None else storable_text(str(trace.status).lower()),
         steps=steps,
         attributes=attributes,
         run_id=None,
@@ -44,15 +45,17 @@ def normalize_step(step: Step, options: NormalizeOptions | None = None) -> Step:
 
 def _normalize_step(step: Step, opts: NormalizeOptions) -> Step:
     mask, secret = opts._text, opts._secret_key  # opts._text: what opts.mask calls, one call less
+    # Text as a golden holds it (``storable_text``): a normalized trace equals the golden
+    # it gives, in memory as in the file.
     values: dict[str, Any] = {
-        "step_id": step.step_id,
-        "parent": step.parent,
+        "step_id": storable_text(step.step_id),
+        "parent": storable_text(step.parent),
         "attempt": step.attempt,
         "loop_index": step.loop_index,
         "status": step.status,
-        "failure_class": step.failure_class,
-        "error": None if step.error is None else mask(step.error),
-        "model": step.model,
+        "failure_class": None if step.failure_class is None else storable_text(step.failure_class),
+        "error": None if step.error is None else storable_text(mask(step.error)),
+        "model": None if step.model is None else storable_text(step.model),
         "tokens": step.tokens,
         "cost": None if step.cost is None else _plain_decimal(step.cost),
         # JSON text in payloads is parsed into data (jsontext.py).
