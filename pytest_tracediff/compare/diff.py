@@ -10,6 +10,7 @@ diff well under a second. The whole computation runs with the cyclic GC paused
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -76,9 +77,8 @@ _Key = tuple[str, str, int | None]
 
 def diff_traces(expected: Trace, actual: Trace) -> TraceDiff:
     """Diff two *normalized* traces."""
-    with gc_paused():
-        old, new = group_attempts(expected.steps), group_attempts(actual.steps)
-        return _diff(expected, actual, old, new, [_key(o) for o in old], [_key(o) for o in new], None)
+    with gc_paused():  # the work runs in a call of its own: its temporaries are gone before the GC is back
+        return _diff_normalized(expected, actual)
 
 
 def diff_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | None = None) -> TraceDiff:
@@ -91,13 +91,26 @@ def diff_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | No
     (concurrent levels) or whose step keys repeat are normalized whole first.
     """
     with gc_paused():
-        old, new = group_attempts(expected.steps), group_attempts(actual.steps)
-        keys_old, keys_new = [_key(o) for o in old], [_key(o) for o in new]
-        reorders = any(s.level is not None for s in expected.steps) or any(s.level is not None for s in actual.steps)
-        if reorders or len(set(keys_old)) != len(keys_old) or len(set(keys_new)) != len(keys_new):
-            return diff_traces(normalize(expected, options), normalize(actual, options))
-        heads = [normalize(t.model_copy(update={"steps": []}), options) for t in (expected, actual)]
-        return _diff(heads[0], heads[1], old, new, keys_old, keys_new, lambda step: normalize_step(step, options))
+        return _diff_recorded(expected, actual, options)
+
+
+def _diff_normalized(expected: Trace, actual: Trace) -> TraceDiff:
+    old, new = group_attempts(expected.steps), group_attempts(actual.steps)
+    keys_old, keys_new = [_key(o) for o in old], [_key(o) for o in new]
+    unique = len(set(keys_old)) == len(keys_old) and len(set(keys_new)) == len(keys_new)
+    return _diff(expected, actual, old, new, keys_old, keys_new, None, unique=unique)
+
+
+def _diff_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | None) -> TraceDiff:
+    if any(s.level is not None for s in expected.steps) or any(s.level is not None for s in actual.steps):
+        return _diff_normalized(normalize(expected, options), normalize(actual, options))
+    old, new = group_attempts(expected.steps), group_attempts(actual.steps)
+    keys_old, keys_new = [_key(o) for o in old], [_key(o) for o in new]
+    if len(set(keys_old)) != len(keys_old) or len(set(keys_new)) != len(keys_new):
+        return _diff_normalized(normalize(expected, options), normalize(actual, options))
+    heads = [normalize(t.model_copy(update={"steps": []}), options) for t in (expected, actual)]
+    prepare = functools.partial(normalize_step, options=options)
+    return _diff(heads[0], heads[1], old, new, keys_old, keys_new, prepare, unique=True)
 
 
 def same_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | None = None) -> bool:
@@ -140,9 +153,12 @@ def _diff(
     keys_old: list[_Key],
     keys_new: list[_Key],
     prepare: Callable[[Step], Step] | None,
+    *,
+    unique: bool,
 ) -> TraceDiff:
     """Run-level fields from ``expected``/``actual``; steps from the occurrences, each
-    passed through ``prepare`` (normalization) only where it is needed."""
+    passed through ``prepare`` (normalization) only where it is needed. ``unique``: no
+    key repeats on either side (nothing to number, nothing to align by content)."""
     entries: list[DiffEntry] = []
     for name in ("source", "status"):
         a, b = getattr(expected, name), getattr(actual, name)
@@ -153,8 +169,13 @@ def _diff(
     def ready(occurrence: list[Step]) -> list[Step]:
         return occurrence if prepare is None else [prepare(step) for step in occurrence]
 
-    number_old, number_new = occurrence_numbers(old), occurrence_numbers(new)  # "chat #2" where keys repeat
-    for i, j in _align_occurrences(old, new, keys_old, keys_new):
+    if unique:
+        number_old = number_new = _NO_NUMBERS
+        pairs = align(keys_old, keys_new)
+    else:
+        number_old, number_new = occurrence_numbers(old), occurrence_numbers(new)  # "chat #2" where keys repeat
+        pairs = _align_occurrences(old, new, keys_old, keys_new)
+    for i, j in pairs:
         if i is None and j is not None:
             ref = StepRef.of(new[j][0], number_new[j])
             entries.append(DiffEntry("step_added", ref, "", ABSENT, _summary(ready(new[j]))))
@@ -166,6 +187,16 @@ def _diff(
                 continue
             entries.extend(numbered(_occurrence_entries(ready(old[i]), ready(new[j])), number_new[j]))
     return TraceDiff(entries)
+
+
+class _NoNumbers:
+    """Every occurrence's number where no key repeats: None."""
+
+    def __getitem__(self, index: int) -> None:
+        return None
+
+
+_NO_NUMBERS: Any = _NoNumbers()
 
 
 def _occurrence_same(old: list[Step], new: list[Step]) -> bool:
@@ -282,18 +313,19 @@ def _changed(old: Step, new: Step) -> bool:
     Nearly every paired step is unchanged; this keeps them from paying for a
     ``StepRef`` and the per-field bookkeeping.
     """
+    a, b = old.__dict__, new.__dict__  # one lookup each, not one attribute access per field
     return (
-        old.status != new.status
-        or old.failure_class != new.failure_class
-        or old.error != new.error
-        or not same(old.input, new.input)
-        or not same(old.output, new.output)
-        or old.model != new.model
-        or type(old.model) is not type(new.model)
-        or old.cost != new.cost
-        or type(old.cost) is not type(new.cost)
-        or (old.tokens is not new.tokens and not same(_tokens(old), _tokens(new)))
-        or not same(old.attributes, new.attributes)
+        a["status"] != b["status"]
+        or a["failure_class"] != b["failure_class"]
+        or a["error"] != b["error"]
+        or a["model"] != b["model"]
+        or type(a["model"]) is not type(b["model"])
+        or a["cost"] != b["cost"]
+        or type(a["cost"]) is not type(b["cost"])
+        or (a["tokens"] is not b["tokens"] and not same(_tokens(old), _tokens(new)))
+        or not same(a["input"], b["input"])
+        or not same(a["output"], b["output"])
+        or ((a["attributes"] or b["attributes"]) and not same(a["attributes"], b["attributes"]))
     )
 
 

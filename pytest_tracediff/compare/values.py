@@ -58,6 +58,9 @@ def same(a: Any, b: Any) -> bool:
             if inner is str or inner is int or inner is bool:
                 if x != y:
                     return False
+            elif inner is float:
+                if x is not y and (x != y or (x == 0.0 and repr(x) != repr(y))):  # -0.0 prints apart
+                    return False
             elif not same(x, y):
                 return False
         return True
@@ -70,6 +73,9 @@ def same(a: Any, b: Any) -> bool:
                 return False
             if inner is str or inner is int or inner is bool:
                 if x != y:
+                    return False
+            elif inner is float:
+                if x is not y and (x != y or (x == 0.0 and repr(x) != repr(y))):
                     return False
             elif not same(x, y):
                 return False

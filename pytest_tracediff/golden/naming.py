@@ -26,13 +26,15 @@ def _keep(char: str) -> bool:
 
 def _shown(raw: str) -> str:
     """``raw`` with its secrets redacted: a secret used as a parametrize value must not
-    become a file name (committed, and printed in every summary). Only ids with a
-    ``[...]`` part can hold one, so plain test names never load the redaction rules."""
-    if "[" not in raw:
+    become a file name (committed, and printed in every summary). Only the ``[...]``
+    part of an id can hold one (the rest names code), so plain test names never load
+    the redaction rules and short parameter ids never compile them."""
+    name, bracket, params = raw.partition("[")
+    if not bracket:
         return raw
     from ..normalize.redact import redact_text
 
-    return redact_text(raw)
+    return name + bracket + redact_text(params)
 
 
 def golden_stem(raw: str) -> str:

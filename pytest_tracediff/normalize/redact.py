@@ -439,25 +439,26 @@ def text_redactor(extra: tuple[str, ...] = (), *, defaults: bool = True) -> Call
     ``extra`` regexes are applied after the defaults; each match becomes ``"<redacted>"``
     (only its ``secret`` group, if it has one).
     """
-    subs = default_rules() if defaults else ()
     user_subs = [(re.compile(rx).sub, _replacer(REDACTED)) for rx in extra]
-    if not subs and not user_subs:
+    if not defaults and not user_subs:
         return None
-    # One search tells the rare strings that may hold a secret from the rest; only those
-    # pay for the rules, applied one after the other in their order.
-    search = _trigger().search
     shortest, plain = _SHORTEST_DEFAULT_MATCH, _SHORTEST_PLAIN_MATCH
 
     def redact_defaults(text: str) -> str:
         size = len(text)
-        if size < shortest or (size < plain and text.isalnum()) or search(text) is None:
+        if size < shortest or (size < plain and text.isalnum()):
             return text  # cheap first: most keys are short words
-        for sub, replace in subs:
+        # One search tells the rare strings that may hold a secret from the rest; only
+        # those pay for the rules, applied one after the other in their order. Both are
+        # compiled on first need (a run whose texts are all short never compiles them).
+        if _trigger().search(text) is None:
+            return text
+        for sub, replace in default_rules():
             text = sub(replace, text)
         return text
 
     def redact(text: str) -> str:
-        if subs:
+        if defaults:
             text = redact_defaults(text)
         for sub, replace in user_subs:
             text = sub(replace, text)
