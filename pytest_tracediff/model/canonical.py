@@ -104,7 +104,7 @@ class _Walker:
         if kind is int:
             return value if value.bit_length() <= MAX_INT_BITS else f"<int of {value.bit_length()} bits>"
         if kind is float:
-            return _float(value)
+            return value + 0.0 if value - value == 0.0 else _float(value)  # finite: -0.0 folds into 0.0
         if depth >= MAX_DEPTH:
             return "<max depth>"
         if isinstance(value, Enum):
@@ -126,6 +126,20 @@ class _Walker:
             if type(value) is dict or isinstance(value, Mapping):
                 return self._mapping(value, depth)
             walk, child = self.walk, depth + 1
+            if type(value) is list:  # hot path: the leaves of a plain list inline, as in _mapping
+                text, items = self._text, []
+                append = items.append
+                for item in value:
+                    kind = type(item)
+                    if kind is str:
+                        if text is not None:
+                            item = text(item)  # noqa: PLW2901
+                        append(item if item.isascii() else storable_text(item))
+                    elif item is None or kind is bool or (kind is int and item.bit_length() <= MAX_INT_BITS):
+                        append(item)
+                    else:
+                        append(walk(item, child))
+                return items
             items = [walk(item, child) for item in value]
             if isinstance(value, (set, frozenset)):
                 items.sort(key=canonical_json)
