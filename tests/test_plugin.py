@@ -427,8 +427,9 @@ def test_no_trace_snapshot_no_output(pytester: pytest.Pytester) -> None:
 def test_a_comparison_equal_as_recorded_normalizes_nothing(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The passing path reads the golden and compares as recorded; only a change pays
-    for normalizing. Unnamed and named goldens keep syrupy's names whichever path runs."""
+    """Comparing reads the golden and compares as recorded: only writing a golden
+    normalizes a whole trace (a change normalizes just its changed steps, in the diff).
+    Unnamed and named goldens keep syrupy's names whichever path runs."""
     import pytest_tracediff.golden.snapshot as snapshot_module
     from pytest_tracediff.normalize import normalize as real
 
@@ -466,9 +467,9 @@ def test_a_comparison_equal_as_recorded_normalizes_nothing(
     result = pytester.runpytest_inprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*output changed: c (attempt 1) output?1?: 2 -> 3*", "*test_three.2.trace.json*"])
-    assert calls == ["two"]
-    calls.clear()
+    assert calls == []
     pytester.runpytest_inprocess(UPDATE).assert_outcomes(passed=1)
+    assert calls == ["two"]
     assert sorted(p.name for p in folder.iterdir()) == names
     assert '"output": [\n        1,\n        3\n      ]' in (folder / names[0]).read_text()
     pytester.runpytest_inprocess().assert_outcomes(passed=1)

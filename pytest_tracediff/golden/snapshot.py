@@ -215,9 +215,9 @@ class TraceSnapshot:
         (an unreadable golden); both are reported first.
 
         The golden is read and parsed once. A trace equal to it as recorded matches
-        without being normalized (``same_recorded``: most runs of most tests); otherwise
-        the trace is normalized and diffed with the golden, and under the update flag
-        syrupy writes the new golden.
+        without being normalized (``same_recorded``: most runs of most tests). Otherwise
+        ``diff_recorded`` decides, normalizing only the steps that differ as recorded (an
+        empty diff is a match), and under the update flag syrupy writes the new golden.
         """
         __tracebackhide__ = True
         raw = from_any(other)
@@ -246,11 +246,12 @@ class TraceSnapshot:
         if self._update:
             return self._write(index, location, display, raw, normalized, golden)
         assert golden is not None
-        actual = normalized()
-        diff = diff_recorded(golden, actual, options)
+        # What differs, normalizing only the steps that differ as recorded: a large trace
+        # with a few changes is never normalized whole just to be compared.
+        diff = diff_recorded(golden, raw, options)
         budget = None
         if self._gate is not None:
-            self._gate.measure(golden, actual)
+            self._gate.measure(golden, normalized())
             budget = self._gate.report
             diff = self._gate.filter(diff)
         matched = not diff
