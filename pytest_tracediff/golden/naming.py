@@ -9,6 +9,7 @@ two ids never share a file and no name can leave the snapshot folder.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from pathlib import Path
@@ -37,8 +38,10 @@ def _shown(raw: str) -> str:
     return name + bracket + redact_text(params)
 
 
+@functools.lru_cache(maxsize=4096)
 def golden_stem(raw: str) -> str:
-    """The file stem (no extension) for the snapshot name ``raw``."""
+    """The file stem (no extension) for the snapshot name ``raw`` (syrupy asks for it
+    several times per assertion)."""
     shown = _shown(raw)
     cleaned = "".join(c for c in shown if _keep(c)).strip().lstrip(".")
     if cleaned == raw and raw.isascii() and len(raw) <= MAX_STEM:
