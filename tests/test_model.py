@@ -90,6 +90,31 @@ def test_to_json_layout() -> None:
     assert "é" in text  # not escaped
 
 
+def test_a_full_step_is_written_in_field_order() -> None:
+    # Identity first, payloads last, volatile fields at the end: Step's own field order.
+    step = Step(
+        step_id="s",
+        parent="p",
+        attempt=2,
+        loop_index=0,
+        status="failed",
+        failure_class="E",
+        error="boom",
+        model="m",
+        tokens=Tokens(prompt=1),
+        cost=Decimal("0.5"),
+        input={"a": 1},
+        output=[1],
+        attributes={"k": "v"},
+        start=1.0,
+        duration=2.0,
+        span_id="x",
+        parent_span_id="y",
+        level=3,
+    )
+    assert list(Trace(steps=[step]).to_dict()["steps"][0]) == list(Step.model_fields)
+
+
 def test_to_dict_leaves_unset_fields_out() -> None:
     assert Trace(steps=[Step(step_id="a")]).to_dict() == {
         "format": "pytest-tracediff",

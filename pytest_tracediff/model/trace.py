@@ -35,30 +35,6 @@ GOLDEN_FORMAT = "pytest-tracediff"
 GOLDEN_VERSION = 1
 
 
-# Field order of a step in a golden: identity first, payloads last.
-_STEP_FIELDS = (
-    "step_id",
-    "parent",
-    "attempt",
-    "loop_index",
-    "status",
-    "failure_class",
-    "error",
-    "model",
-    "tokens",
-    "cost",
-    "input",
-    "output",
-    "attributes",
-    "start",
-    "duration",
-    "span_id",
-    "parent_span_id",
-    "level",
-)
-_PAYLOAD_FIELDS = frozenset({"input", "output", "attributes"})
-_TEXT_FIELDS = frozenset({"step_id", "parent", "failure_class", "error", "model", "span_id", "parent_span_id"})
-_INT_FIELDS = frozenset({"attempt", "loop_index", "level"})
 
 
 class Trace(BaseModel):
@@ -216,33 +192,53 @@ def _parse(text: str, origin: str) -> object:
 
 
 def _step_dict(step: Step, payload: Callable[[Any], Any]) -> dict[str, Any]:
-    """A step's golden fields; what a golden could not hold (or give back) is an error
-    naming the step, never a file that cannot be read."""
-    out: dict[str, Any] = {}
-    for name in _STEP_FIELDS:
-        value = getattr(step, name)
-        if value is None or (name == "parent" and value == ""):
-            continue
-        if name == "attributes" and not value:
-            continue
-        if name in _PAYLOAD_FIELDS:
-            value = payload(value)
-        elif name in _TEXT_FIELDS:
-            value = storable_text(value)
-        elif name in _INT_FIELDS:
-            _check_int(step, name, value)
-        elif name == "status":
-            value = value.value
-        elif name == "cost":
-            if not value.is_finite():
-                raise _unstorable(step, f"cost is {value}, which a golden cannot hold", "cost")
-            value = str(value)
-        elif name == "tokens":
-            value = value.model_dump(exclude_none=True)
-            for field, count in value.items():
-                _check_int(step, f"tokens.{field}", count)
-        out[name] = value
+    """A step's golden fields, identity first and payloads last (the order of ``Step``'s
+    fields); what a golden could not hold (or
+    give back) is an error naming the step, never a file that cannot be read.
+
+    Field by field rather than a loop over the names: it runs once per step of every
+    golden written or compared, and most fields are unset.
+    """
+    v = step.__dict__
+    out: dict[str, Any] = {"step_id": storable_text(v["step_id"])}
+    if v["parent"]:
+        out["parent"] = storable_text(v["parent"])
+    for name in ("attempt", "loop_index"):
+        if v[name] is not None:
+            out[name] = _int(step, name, v[name])
+    out["status"] = v["status"].value
+    for name in ("failure_class", "error", "model"):
+        if v[name] is not None:
+            out[name] = storable_text(v[name])
+    tokens = v["tokens"]
+    if tokens is not None:
+        counts = tokens.model_dump(exclude_none=True)
+        out["tokens"] = {field: _int(step, f"tokens.{field}", count) for field, count in counts.items()}
+    cost = v["cost"]
+    if cost is not None:
+        if not cost.is_finite():
+            raise _unstorable(step, f"cost is {cost}, which a golden cannot hold", "cost")
+        out["cost"] = str(cost)
+    for name in ("input", "output"):
+        if v[name] is not None:
+            out[name] = payload(v[name])
+    if v["attributes"]:
+        out["attributes"] = payload(v["attributes"])
+    for name in ("start", "duration"):
+        if v[name] is not None:
+            out[name] = v[name]
+    for name in ("span_id", "parent_span_id"):
+        if v[name] is not None:
+            out[name] = storable_text(v[name])
+    if v["level"] is not None:
+        out["level"] = _int(step, "level", v["level"])
     return out
+
+
+def _int(step: Step, name: str, value: int) -> int:
+    if value.bit_length() > MAX_INT_BITS:
+        _check_int(step, name, value)
+    return value
 
 
 def _check_int(step: Step, name: str, value: int) -> None:
