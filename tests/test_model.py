@@ -97,7 +97,7 @@ def test_a_full_step_is_written_in_field_order() -> None:
         parent="p",
         attempt=2,
         loop_index=0,
-        status="failed",
+        status=StepStatus.FAILED,
         failure_class="E",
         error="boom",
         model="m",

@@ -127,8 +127,9 @@ class _Walker:
                 return self._mapping(value, depth)
             walk, child = self.walk, depth + 1
             if type(value) is list:  # hot path: the leaves of a plain list inline, as in _mapping
-                text, items = self._text, []
-                append = items.append
+                text = self._text
+                out: list[Any] = []
+                append = out.append
                 for item in value:
                     kind = type(item)
                     if kind is str:
@@ -139,7 +140,7 @@ class _Walker:
                         append(item)
                     else:
                         append(walk(item, child))
-                return items
+                return out
             items = [walk(item, child) for item in value]
             if isinstance(value, (set, frozenset)):
                 items.sort(key=canonical_json)
