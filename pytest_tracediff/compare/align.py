@@ -76,19 +76,20 @@ def _split(
 def _unique_anchors(
     a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int
 ) -> list[tuple[int, int]]:
+    # Each key is hashed as few times as can be, and the lookups run in C (map): at
+    # 100,000 steps this is the whole cost of aligning.
     part_a, part_b = a[alo:ahi], b[blo:bhi]
-    if len(set(part_b)) == len(part_b):  # every key unique (the usual case): no counting
-        where_b = dict(zip(part_b, range(blo, bhi), strict=True))
-    else:
+    where_b = dict(zip(part_b, range(blo, bhi), strict=True))
+    if len(where_b) != len(part_b):  # a key repeats in b: only the unique ones anchor
         count_b = Counter(part_b)
-        where_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
-    if len(set(part_a)) == len(part_a):
-        pairs = [(i, where_b[k]) for i, k in enumerate(part_a, alo) if k in where_b]
-    else:
+        where_b = {key: j for key, j in where_b.items() if count_b[key] == 1}
+    partners = list(map(where_b.get, part_a))
+    if len(set(part_a)) != len(part_a):  # a key repeats in a: only the unique ones anchor
         count_a = Counter(part_a)
-        pairs = [(i, where_b[k]) for i, k in enumerate(part_a, alo) if count_a[k] == 1 and k in where_b]
-    partners = [j for _, j in pairs]
-    if partners == sorted(partners):  # nothing moved: the chain is every pair
+        partners = [j if count_a[key] == 1 else None for key, j in zip(part_a, partners, strict=True)]
+    pairs = [(i, j) for i, j in enumerate(partners, alo) if j is not None]
+    found = [j for j in partners if j is not None]
+    if found == sorted(found):  # nothing moved: the chain is every pair
         return pairs
     return _longest_increasing(pairs)
 

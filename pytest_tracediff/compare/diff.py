@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -96,7 +97,7 @@ def diff_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | No
 
 def _diff_normalized(expected: Trace, actual: Trace) -> TraceDiff:
     old, new = group_attempts(expected.steps), group_attempts(actual.steps)
-    keys_old, keys_new = [_key(o) for o in old], [_key(o) for o in new]
+    keys_old, keys_new = _keys(old), _keys(new)
     unique = len(set(keys_old)) == len(keys_old) and len(set(keys_new)) == len(keys_new)
     return _diff(expected, actual, old, new, keys_old, keys_new, None, unique=unique)
 
@@ -105,7 +106,7 @@ def _diff_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | N
     if any(s.level is not None for s in expected.steps) or any(s.level is not None for s in actual.steps):
         return _diff_normalized(normalize(expected, options), normalize(actual, options))
     old, new = group_attempts(expected.steps), group_attempts(actual.steps)
-    keys_old, keys_new = [_key(o) for o in old], [_key(o) for o in new]
+    keys_old, keys_new = _keys(old), _keys(new)
     if len(set(keys_old)) != len(keys_old) or len(set(keys_new)) != len(keys_new):
         return _diff_normalized(normalize(expected, options), normalize(actual, options))
     heads = [normalize(t.model_copy(update={"steps": []}), options) for t in (expected, actual)]
@@ -183,7 +184,11 @@ def _diff(
             ref = StepRef.of(old[i][0], number_old[i])
             entries.append(DiffEntry("step_removed", ref, "", _summary(ready(old[i])), ABSENT))
         elif i is not None and j is not None:
-            if _occurrence_same(old[i], new[j]):
+            before, after = old[i], new[j]
+            if len(before) == 1 == len(after):  # no retries: nearly every occurrence
+                if before[0].attempt == after[0].attempt and not _changed(before[0], after[0]):
+                    continue
+            elif _occurrence_same(before, after):
                 continue
             entries.extend(numbered(_occurrence_entries(ready(old[i]), ready(new[j])), number_new[j]))
     return TraceDiff(entries)
@@ -201,17 +206,20 @@ _NO_NUMBERS: Any = _NoNumbers()
 
 def _occurrence_same(old: list[Step], new: list[Step]) -> bool:
     """Every attempt equal as recorded, so equal once normalized: no entries either way."""
-    if len(old) == 1 and len(new) == 1:  # no retries: nearly every occurrence
-        a, b = old[0], new[0]
-        return a.attempt == b.attempt and not _changed(a, b)
     return len(old) == len(new) and all(
         a.attempt == b.attempt and not _changed(a, b) for a, b in zip(old, new, strict=True)
     )
 
 
-def _key(occurrence: list[Step]) -> _Key:
-    first = occurrence[0]
-    return (first.parent, first.step_id, first.loop_index)
+_STEP_KEY = operator.attrgetter("parent", "step_id", "loop_index")
+
+
+def _keys(occurrences: list[list[Step]]) -> list[_Key]:
+    """Each occurrence's key, read in C (``attrgetter`` over ``map``)."""
+    return list(map(_STEP_KEY, map(_FIRST, occurrences)))
+
+
+_FIRST = operator.itemgetter(0)
 
 
 def _content(occurrence: list[Step]) -> str:
@@ -238,7 +246,7 @@ def _content(occurrence: list[Step]) -> str:
 def align_occurrences(old: list[list[Step]], new: list[list[Step]]) -> Pairs:
     """Occurrences (``group_attempts``) of two traces, paired as the diff pairs them:
     ``(i, None)`` removed, ``(None, j)`` added. Reports lay out side-by-side views with it."""
-    return _align_occurrences(old, new, [_key(o) for o in old], [_key(o) for o in new])
+    return _align_occurrences(old, new, _keys(old), _keys(new))
 
 
 def _align_occurrences(old: list[list[Step]], new: list[list[Step]], keys_a: list[_Key], keys_b: list[_Key]) -> Pairs:
