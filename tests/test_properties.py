@@ -219,14 +219,42 @@ def _golden_of(trace: Trace) -> Trace:
 @SETTINGS
 @given(traces(), st.data())
 def test_same_as_recorded_is_never_wrong(trace: Trace, data: st.DataObject) -> None:
-    # The passing path of a golden comparison: True must mean equal goldens.
+    # The passing path of a golden comparison: True must mean equal goldens, whatever
+    # file it reads (a golden, a hand-written or older-layout file, a raw export).
     from pytest_tracediff.compare.diff import same_recorded
 
     other = mutate(trace, data)
     equal = trace.normalized().to_json() == other.normalized().to_json()
-    for expected in (trace, _golden_of(trace)):
-        if same_recorded(expected, other):
+    files = [trace.normalized().to_dict(), trace.to_dict(), trace.model_dump(mode="json")]
+    for file in files:
+        if same_recorded(file, other):
             assert equal
+
+
+def test_same_as_recorded_holds_for_a_trace_and_its_golden() -> None:
+    # The other half: a trace normalization leaves as it is matches its golden as recorded.
+    from pytest_tracediff.compare.diff import same_recorded
+
+    trace = Trace(
+        source="run",
+        status="completed",
+        attributes={"env": "ci"},
+        steps=[
+            Step(step_id="load", input={"b": [1, 2.5, None], "a": "x"}, start=1.0, duration=0.1),
+            Step(step_id="call", parent="load", attempt=2, tokens=Tokens(prompt=3), cost=Decimal("0.5")),
+            Step(step_id="save", loop_index=0, status=StepStatus.FAILED, failure_class="E", error="e"),
+        ],
+    )
+    golden = trace.normalized().to_dict()
+    assert same_recorded(golden, trace)
+    assert not same_recorded(golden, trace.model_copy(update={"status": "failed"}))
+    changed = trace.model_copy(deep=True)
+    changed.steps[0].input["b"][1] = 2  # 2.5 -> 2: a value, then a type (2.0 vs 2)
+    assert not same_recorded(golden, changed)
+    changed.steps[0].input["b"][1] = 2.5
+    assert same_recorded(golden, changed)
+    changed.steps[1].attempt = 1
+    assert not same_recorded(golden, changed)
 
 
 @SETTINGS

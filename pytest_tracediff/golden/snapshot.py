@@ -20,6 +20,7 @@ from ..compare.render import LIMIT, render_lines
 from ..errors import UPDATE_FLAG, GoldenFileError, GoldenMissingError
 from ..model import Trace
 from ..model.files import read_trace_text
+from ..model.trace import parse_golden
 from ..normalize import normalize
 from ..sources.registry import from_any
 from .extension import TraceSnapshotExtension
@@ -232,7 +233,11 @@ class TraceSnapshot:
         golden: Trace | None = None
         if path.exists():
             try:
-                golden = Trace.from_json(read_trace_text(path), origin=display)
+                data = parse_golden(read_trace_text(path), display)
+                if self._gate is None and same_recorded(data, raw):
+                    return self._finish(Comparison(Outcome.MATCHED, location, display, raw, normalized))
+                golden = Trace.from_data(data, origin=display)
+                del data  # a large golden's parsed JSON is not held beside its steps
             except GoldenFileError as exc:
                 if not self._update:  # under the flag it is replaced
                     error = GoldenFileError(display, exc.problem)
@@ -241,8 +246,6 @@ class TraceSnapshot:
         elif not self._update:
             self._finish(Comparison(Outcome.MISSING, location, display, raw, normalized))
             raise GoldenMissingError(display)
-        if golden is not None and self._gate is None and same_recorded(golden, raw, options):
-            return self._finish(Comparison(Outcome.MATCHED, location, display, raw, normalized))
         if self._update:
             return self._write(index, location, display, raw, normalized, golden)
         assert golden is not None

@@ -29,12 +29,20 @@ if TYPE_CHECKING:  # types only: the model does not depend on the stages above i
     from ..compare.diff import TraceDiff
     from ..normalize.options import NormalizeOptions
 
-__all__ = ["GOLDEN_FORMAT", "GOLDEN_VERSION", "TRACE_SUFFIX", "Trace", "golden_dict", "golden_json"]
+__all__ = [
+    "GOLDEN_FORMAT",
+    "GOLDEN_VERSION",
+    "TRACE_SUFFIX",
+    "Trace",
+    "checked_header",
+    "golden_dict",
+    "golden_json",
+    "parse_golden",
+    "recorded_step_dict",
+]
 
 GOLDEN_FORMAT = "pytest-tracediff"
 GOLDEN_VERSION = 1
-
-
 
 
 class Trace(BaseModel):
@@ -68,17 +76,7 @@ class Trace(BaseModel):
     @classmethod
     def from_data(cls, data: object, *, origin: str = "<data>") -> Trace:
         """Build from the parsed JSON of a tracediff file, checking its header; ``origin`` names it in errors."""
-        if not isinstance(data, dict):
-            raise GoldenFileError(origin, "does not hold a JSON object")
-        fmt, version = data.get("format"), data.get("version")
-        if fmt != GOLDEN_FORMAT:
-            raise GoldenFileError(origin, f"is not a {GOLDEN_FORMAT} file (format={fmt!r})")
-        if not isinstance(version, int) or version > GOLDEN_VERSION:
-            raise GoldenFileError(
-                origin,
-                f"has format version {version!r}; this pytest-tracediff reads version "
-                f"{GOLDEN_VERSION} (upgrade pytest-tracediff, or regenerate the file)",
-            )
+        data = checked_header(data, origin)
         try:
             with gc_paused():
                 return cls.from_dict(data)
@@ -146,6 +144,35 @@ class Trace(BaseModel):
     __str__ = __repr__
 
 
+def parse_golden(text: str, origin: str) -> dict[str, Any]:
+    """The parsed JSON of a tracediff file, its header checked, its fields not yet:
+    ``Trace.from_data`` validates them."""
+    with gc_paused():
+        return checked_header(_parse(text, origin), origin)
+
+
+def checked_header(data: object, origin: str) -> dict[str, Any]:
+    """``data`` if it is a tracediff file's JSON object of a version this release reads."""
+    if not isinstance(data, dict):
+        raise GoldenFileError(origin, "does not hold a JSON object")
+    fmt, version = data.get("format"), data.get("version")
+    if fmt != GOLDEN_FORMAT:
+        raise GoldenFileError(origin, f"is not a {GOLDEN_FORMAT} file (format={fmt!r})")
+    if not isinstance(version, int) or version > GOLDEN_VERSION:
+        raise GoldenFileError(
+            origin,
+            f"has format version {version!r}; this pytest-tracediff reads version "
+            f"{GOLDEN_VERSION} (upgrade pytest-tracediff, or regenerate the file)",
+        )
+    return data
+
+
+def recorded_step_dict(step: Step) -> dict[str, Any]:
+    """What a golden would hold of ``step`` before normalization: its fields as
+    ``to_dict`` writes them, payloads as recorded, volatile fields left out."""
+    return _step_dict(step, _as_is, volatile=False)
+
+
 def golden_dict(trace: Trace, *, canonical_payloads: bool = False) -> dict[str, Any]:
     """``trace.to_dict()``; ``canonical_payloads`` skips making payloads canonical again,
     for a trace whose payloads normalization has made canonical (every golden's)."""
@@ -191,7 +218,7 @@ def _parse(text: str, origin: str) -> object:
         raise GoldenFileError(origin, f"holds a number Python refuses to read ({exc})") from None
 
 
-def _step_dict(step: Step, payload: Callable[[Any], Any]) -> dict[str, Any]:
+def _step_dict(step: Step, payload: Callable[[Any], Any], *, volatile: bool = True) -> dict[str, Any]:
     """A step's golden fields, identity first and payloads last (the order of ``Step``'s
     fields); what a golden could not hold (or
     give back) is an error naming the step, never a file that cannot be read.
@@ -224,6 +251,8 @@ def _step_dict(step: Step, payload: Callable[[Any], Any]) -> dict[str, Any]:
             out[name] = payload(v[name])
     if v["attributes"]:
         out["attributes"] = payload(v["attributes"])
+    if not volatile:
+        return out
     for name in ("start", "duration"):
         if v[name] is not None:
             out[name] = v[name]
