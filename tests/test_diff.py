@@ -389,3 +389,29 @@ def test_diff_entries_support_indexing_and_slicing() -> None:
     assert diff[0] is diff.entries[0]
     assert diff[-1] is diff.entries[1]
     assert list(diff[0:1]) == [diff.entries[0]]
+
+
+def test_a_parsed_golden_builds_only_the_steps_that_differ(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_tracediff.compare import diff as diff_module
+    from pytest_tracediff.errors import GoldenFileError
+
+    built: list[str] = []
+    real = diff_module._golden_step
+
+    def counting(data: Any, index: int, origin: str) -> Step:
+        built.append(data["step_id"])
+        return real(data, index, origin)
+
+    monkeypatch.setattr(diff_module, "_golden_step", counting)
+    trace = Trace(steps=[Step(step_id=f"s{i}", output=i) for i in range(500)])
+    golden = trace.normalized().to_dict()
+    changed = trace.model_copy(deep=True)
+    changed.steps[3].output = 30
+    del changed.steps[7]
+    diff = diff_module.diff_golden(golden, changed, origin="g.trace.json")
+    assert [(e.kind, e.path) for e in diff] == [("output_changed", "output"), ("step_removed", "")]
+    assert built == ["s3", "s7"]
+
+    golden["steps"][1]["status"] = "exploded"  # a hand edit: read, so named
+    with pytest.raises(GoldenFileError, match=r"g\.trace\.json has an invalid field steps\.1\.status"):
+        diff_module.diff_golden(golden, changed, origin="g.trace.json")

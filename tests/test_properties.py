@@ -272,3 +272,16 @@ def test_a_golden_comparison_fails_iff_the_goldens_differ(trace: Trace, data: st
     actual = other.normalized()
     equal = trace.normalized().to_json() == actual.to_json()
     assert (not diff_recorded(_golden_of(trace), actual)) == equal
+
+
+@SETTINGS
+@given(traces(), st.data())
+def test_diff_from_a_parsed_golden_is_the_diff_from_its_trace(trace: Trace, data: st.DataObject) -> None:
+    # A failing comparison diffs the golden's parsed JSON, building only the steps that
+    # differ: the very entries of diffing the golden read whole.
+    from pytest_tracediff.compare.diff import diff_golden
+
+    other = mutate(trace, data)
+    golden = trace.normalized().to_dict()
+    whole = Trace.from_data(golden).diff(other)
+    assert diff_golden(golden, other).to_list() == whole.to_list()

@@ -17,7 +17,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..model import group_attempts
+from pydantic import ValidationError
+
+from ..errors import GoldenFileError
+from ..model import Step, Trace, group_attempts
 from ..model.bulk import gc_paused
 from ..model.canonical import canonical
 from ..model.trace import recorded_step_dict
@@ -28,10 +31,18 @@ from .render import arrange, counts, render_lines, summary
 from .values import NotJson, changes, same
 
 if TYPE_CHECKING:
-    from ..model import Step, Trace
     from ..normalize import NormalizeOptions
 
-__all__ = ["DiffEntry", "StepRef", "TraceDiff", "align_occurrences", "diff_recorded", "diff_traces", "same_recorded"]
+__all__ = [
+    "DiffEntry",
+    "StepRef",
+    "TraceDiff",
+    "align_occurrences",
+    "diff_golden",
+    "diff_recorded",
+    "diff_traces",
+    "same_recorded",
+]
 
 
 class TraceDiff(Sequence[DiffEntry]):
@@ -115,6 +126,85 @@ def _diff_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | N
     return _diff(heads[0], heads[1], old, new, keys_old, keys_new, prepare, unique=True)
 
 
+def diff_golden(
+    golden: Mapping[str, Any], actual: Trace, options: NormalizeOptions | None = None, *, origin: str = "<golden>"
+) -> TraceDiff:
+    """``diff_recorded(Trace.from_data(golden), actual)`` from a golden's parsed JSON
+    (``parse_golden``), building only the golden steps that differ from their partner
+    as recorded: a failing comparison of a large trace validates a few steps, not all.
+
+    A golden or trace with retries, concurrent levels or repeated keys is built whole
+    (what ``diff_recorded`` then does needs every step). An invalid golden step that is
+    read is a ``GoldenFileError`` naming ``origin``.
+    """
+    with gc_paused():
+        return _diff_golden(golden, actual, options, origin)
+
+
+def _diff_golden(golden: Mapping[str, Any], actual: Trace, options: NormalizeOptions | None, origin: str) -> TraceDiff:
+    data, live = golden.get("steps"), actual.steps
+    if type(data) is not list or not all(_plain_golden_step(step) for step in data):
+        return _diff_recorded(Trace.from_data(golden, origin=origin), actual, options)
+    keys_old: list[_Key] = [(step.get("parent", ""), step["step_id"], step.get("loop_index")) for step in data]
+    keys_new = list(map(_STEP_KEY, live))
+    if (
+        any(step.attempt != 1 or step.level is not None for step in live)
+        or len(set(keys_old)) != len(keys_old)
+        or len(set(keys_new)) != len(keys_new)
+    ):
+        return _diff_recorded(Trace.from_data(golden, origin=origin), actual, options)
+    head = Trace.from_data({**golden, "steps": []}, origin=origin)
+    heads = [normalize(t.model_copy(update={"steps": []}), options) for t in (head, actual)]
+    old = _GoldenSteps(data, origin)
+    new = [[step] for step in live]
+
+    def paired_same(i: int, j: int) -> bool:
+        return same(data[i], recorded_step_dict(live[j]))
+
+    prepare = functools.partial(normalize_step, options=options)
+    return _diff(heads[0], heads[1], old, new, keys_old, keys_new, prepare, unique=True, paired_same=paired_same)
+
+
+def _plain_golden_step(step: object) -> bool:
+    """A golden step (as parsed) that can be keyed and compared without building it."""
+    return (
+        type(step) is dict
+        and type(step.get("step_id")) is str
+        and type(step.get("parent", "")) is str
+        and step.get("attempt", 1) == 1
+        and "level" not in step
+    )
+
+
+class _GoldenSteps(Sequence[list[Step]]):
+    """A golden's steps as one-attempt occurrences, each validated when first read."""
+
+    def __init__(self, data: list[dict[str, Any]], origin: str) -> None:
+        self._data = data
+        self._origin = origin
+        self._built: dict[int, list[Step]] = {}
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, index: Any) -> Any:
+        if not isinstance(index, int):
+            raise TypeError("golden steps are read one at a time")
+        built = self._built.get(index)
+        if built is None:
+            built = self._built[index] = [_golden_step(self._data[index], index, self._origin)]
+        return built
+
+
+def _golden_step(data: dict[str, Any], index: int, origin: str) -> Step:
+    try:
+        return Step.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in ("steps", index, *first["loc"]))
+        raise GoldenFileError(origin, f"has an invalid field {where}: {first['msg']}") from None
+
+
 def same_recorded(golden: Mapping[str, Any], actual: Trace) -> bool:
     """Whether ``actual`` matches the golden whose parsed JSON is ``golden``, told without
     normalizing anything or building the golden's steps: each golden step's data against
@@ -142,17 +232,19 @@ def same_recorded(golden: Mapping[str, Any], actual: Trace) -> bool:
 def _diff(
     expected: Trace,
     actual: Trace,
-    old: list[list[Step]],
+    old: Sequence[list[Step]],
     new: list[list[Step]],
     keys_old: list[_Key],
     keys_new: list[_Key],
     prepare: Callable[[Step], Step] | None,
     *,
     unique: bool,
+    paired_same: Callable[[int, int], bool] | None = None,
 ) -> TraceDiff:
     """Run-level fields from ``expected``/``actual``; steps from the occurrences, each
     passed through ``prepare`` (normalization) only where it is needed. ``unique``: no
-    key repeats on either side (nothing to number, nothing to align by content)."""
+    key repeats on either side (nothing to number, nothing to align by content).
+    ``paired_same(i, j)``, when given, tells equal pairs without reading ``old[i]``."""
     entries: list[DiffEntry] = []
     for name in ("source", "status"):
         a, b = getattr(expected, name), getattr(actual, name)
@@ -177,6 +269,11 @@ def _diff(
             ref = StepRef.of(old[i][0], number_old[i])
             entries.append(DiffEntry("step_removed", ref, "", _summary(ready(old[i])), ABSENT))
         elif i is not None and j is not None:
+            if paired_same is not None:
+                if paired_same(i, j):
+                    continue
+                entries.extend(numbered(_occurrence_entries(ready(old[i]), ready(new[j])), number_new[j]))
+                continue
             before, after = old[i], new[j]
             if len(before) == 1 == len(after):  # no retries: nearly every occurrence
                 if before[0].attempt == after[0].attempt and not _changed(before[0], after[0]):
@@ -242,7 +339,9 @@ def align_occurrences(old: list[list[Step]], new: list[list[Step]]) -> Pairs:
     return _align_occurrences(old, new, _keys(old), _keys(new))
 
 
-def _align_occurrences(old: list[list[Step]], new: list[list[Step]], keys_a: list[_Key], keys_b: list[_Key]) -> Pairs:
+def _align_occurrences(
+    old: Sequence[list[Step]], new: Sequence[list[Step]], keys_a: list[_Key], keys_b: list[_Key]
+) -> Pairs:
     """Align by key where keys are unique, else by key and content; pair leftovers by key.
 
     A key that repeats (a loop without loop indexes) cannot tell its occurrences

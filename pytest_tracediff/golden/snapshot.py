@@ -13,9 +13,9 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, final
+from typing import TYPE_CHECKING, Any, TypeVar, final
 
-from ..compare.diff import diff_recorded, same_recorded
+from ..compare.diff import diff_golden, diff_recorded, same_recorded
 from ..compare.render import LIMIT, render_lines
 from ..errors import UPDATE_FLAG, GoldenFileError, GoldenMissingError
 from ..model import Trace
@@ -230,42 +230,51 @@ class TraceSnapshot:
         display = self._session.display(location)
         options = self._options
         normalized = _once(lambda: normalize(raw, options))
-        golden: Trace | None = None
+        data: dict[str, Any] | None = None
         if path.exists():
             try:
                 data = parse_golden(read_trace_text(path), display)
-                if self._gate is None and same_recorded(data, raw):
-                    return self._finish(Comparison(Outcome.MATCHED, location, display, raw, normalized))
-                golden = Trace.from_data(data, origin=display)
-                del data  # a large golden's parsed JSON is not held beside its steps
             except GoldenFileError as exc:
                 if not self._update:  # under the flag it is replaced
-                    error = GoldenFileError(display, exc.problem)
-                    self._finish(Comparison(Outcome.CORRUPT, location, display, raw, normalized, problem=str(error)))
-                    raise error from None
+                    raise self._corrupt(exc, location, display, raw, normalized) from None
         elif not self._update:
             self._finish(Comparison(Outcome.MISSING, location, display, raw, normalized))
             raise GoldenMissingError(display)
+        if data is not None and self._gate is None and same_recorded(data, raw):
+            return self._finish(Comparison(Outcome.MATCHED, location, display, raw, normalized))
         if self._update:
-            return self._write(index, location, display, raw, normalized, golden)
-        assert golden is not None
-        # What differs, normalizing only the steps that differ as recorded: a large trace
-        # with a few changes is never normalized whole just to be compared.
-        diff = diff_recorded(golden, raw, options)
-        budget = None
-        if self._gate is not None:
-            self._gate.measure(golden, normalized())
-            budget = self._gate.report
-            diff = self._gate.filter(diff)
+            return self._write(index, location, display, raw, normalized, data)
+        assert data is not None
+        gate, budget = self._gate, None
+        try:
+            if gate is None:
+                # Only the steps that differ as recorded are built from the golden and
+                # normalized: a large trace with a few changes is compared in a few steps.
+                diff = diff_golden(data, raw, options, origin=display)
+            else:
+                golden = Trace.from_data(data, origin=display)
+                gate.measure(golden, normalized())
+                budget = gate.report
+                diff = gate.filter(diff_recorded(golden, raw, options))
+        except GoldenFileError as exc:
+            raise self._corrupt(exc, location, display, raw, normalized) from None
         matched = not diff
-        if matched and self._gate is not None:  # within tolerance; now the run totals
-            matched = not self._gate.failed
+        if matched and gate is not None:  # within tolerance; now the run totals
+            matched = not gate.failed
             if matched:
-                self._gate.note_improvements(display)
+                gate.note_improvements(display)
         if matched:
             return self._finish(Comparison(Outcome.MATCHED, location, display, raw, normalized, budget=budget))
-        expected = _once(lambda: normalize(golden, options))
+        expected = _once(lambda: normalize(Trace.from_data(data, origin=display), options))
         return self._finish(Comparison(Outcome.FAILED, location, display, raw, normalized, expected, diff, budget))
+
+    def _corrupt(
+        self, exc: GoldenFileError, location: str, display: str, raw: Trace, normalized: Callable[[], Trace]
+    ) -> GoldenFileError:
+        """Report a golden that cannot be read as a trace; the error to raise."""
+        error = GoldenFileError(display, exc.problem)
+        self._finish(Comparison(Outcome.CORRUPT, location, display, raw, normalized, problem=str(error)))
+        return error
 
     def _write(
         self,
@@ -274,18 +283,23 @@ class TraceSnapshot:
         display: str,
         raw: Trace,
         normalized: Callable[[], Trace],
-        golden: Trace | None,
+        data: dict[str, Any] | None,
     ) -> Comparison:
         """Under the update flag: syrupy writes the golden unless it matches (a layout-only
-        edit, or a change the tolerances forgive)."""
+        edit, or a change the tolerances forgive). ``data``: the golden's parsed JSON."""
         extension = self._assertion.extension
         assert isinstance(extension, TraceSnapshotExtension)
         extension.replace_unreadable = True
         # The index syrupy would give: it counts only the comparisons it makes.
         assertion = self._assertion(name=index) if index != 0 else self._assertion
         compared = normalized()
-        if self._gate is not None and golden is not None:
-            compared = self._gate.prepare(golden, compared, self._options)
+        if self._gate is not None and data is not None:
+            try:
+                golden = Trace.from_data(data, origin=display)
+            except GoldenFileError:
+                pass  # an unreadable golden is replaced
+            else:
+                compared = self._gate.prepare(golden, compared, self._options)
         assertion == compared  # noqa: B015 (syrupy records the outcome; read below)
         result = assertion.executions[assertion.num_executions - 1]
         if result.exception is not None:
