@@ -20,13 +20,14 @@ a trace to be normalized and makes its payloads canonical again.
 Goals: normalize + write <= 5 s, a mismatched compare <= 3 s, memory beyond the
 live trace <= 3x the golden's size.
 
-    python benchmarks/bench_large.py [--steps 200000]
+    python benchmarks/bench_large.py [--steps 200000] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,22 +76,31 @@ GOALS = {"write": 5.0, "compare-changed": 3.0}
 MEMORY_GOAL = 3.0
 
 
+PHASES = ("build", "write", "save", "compare-equal", "compare-changed")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of all phases, interleaved; medians")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         golden = str(Path(tmp, "large.trace.json"))
-        print(f"{args.steps:,} steps, Python {sys.version.split()[0]}")
-        results = {}
-        for phase in ("build", "write", "save", "compare-equal", "compare-changed"):
-            out = subprocess.run(
-                [sys.executable, "-c", PHASE, str(args.steps), phase, golden],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            results[phase] = json.loads(out)
+        print(f"{args.steps:,} steps, Python {sys.version.split()[0]}, {args.repeat} interleaved rounds, medians")
+        runs: dict[str, list[dict[str, float]]] = {phase: [] for phase in PHASES}
+        for _ in range(args.repeat):
+            for phase in PHASES:
+                out = subprocess.run(
+                    [sys.executable, "-c", PHASE, str(args.steps), phase, golden],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                runs[phase].append(json.loads(out))
+        results = {
+            phase: {key: statistics.median(r[key] for r in rounds) for key in ("cpu", "peak_mib")}
+            for phase, rounds in runs.items()
+        }
         size = Path(golden).stat().st_size / 2**20
         base = results["build"]
         print(f"  golden size      {size:.1f} MiB; build (every phase builds first) {base['cpu']:.2f} s CPU")
