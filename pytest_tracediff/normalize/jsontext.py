@@ -52,6 +52,10 @@ def canonical_data(value: Any, mask: TextHook, secret_key: SecretKey) -> Any:
     is not JSON after all, masked as text. Nesting ends by itself: each level's text is
     shorter than the one it came from.
     """
+    if value is None:  # no output, no attributes: most steps have one or the other
+        return None
+    if (type(value) is dict or type(value) is list) and not value:
+        return type(value)()
     found = False
 
     def hook(text: str) -> str:
