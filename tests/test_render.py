@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_tracediff import Step, Trace
@@ -187,3 +187,75 @@ def test_default_rendering_accounts_for_every_entry(entries: list[DiffEntry], li
     if more:
         counted += int(more[1]) + int(more[2] or 0)
     assert counted == len(entries)
+
+
+def _group_by_scan(entries: list[DiffEntry]) -> list[tuple[int, list[int]]]:
+    """The grouping rule read literally (each entry scans every earlier group of its
+    values, in rank order): the reference ``group`` must agree with."""
+    from pytest_tracediff.compare import render
+
+    order = sorted(
+        range(len(entries)),
+        key=lambda i: (
+            render._tier(entries[i]),
+            -render._depth(entries[i]),
+            render._payload_depth(entries[i].path),
+            i,
+        ),
+    )
+    heads: list[tuple[int, list[int]]] = []
+    for i in order:
+        entry = entries[i]
+        values = (render._value_key(entry.expected), render._value_key(entry.actual))
+        anywhere = entry.kind in render._PAYLOAD_KINDS and not (
+            render._trivial(entry.expected) and render._trivial(entry.actual)
+        )
+        home = next(
+            (
+                head
+                for head in heads
+                if (render._value_key(entries[head[0]].expected), render._value_key(entries[head[0]].actual)) == values
+                and (
+                    (anywhere and not render._same_step(entries[head[0]].step, entry.step))
+                    or render._is_ancestor(entry.step, entries[head[0]].step)
+                )
+            ),
+            None,
+        )
+        if home is None:
+            heads.append((i, []))
+        else:
+            home[1].append(i)
+    return heads
+
+
+_DEEP_STEPS = [
+    *_STEPS,
+    StepRef("tools", 1, "agent"),
+    StepRef("x", 1, "agent/tools/get_time"),
+    StepRef("y", 1, ""),
+    StepRef("z", 1, "agent/tools"),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            DiffEntry,
+            st.sampled_from(KINDS),
+            st.sampled_from(_DEEP_STEPS),
+            st.sampled_from(["output", "input.city", "status", "error"]),
+            st.sampled_from([ABSENT, 1, "Paris", "sunny in Oslo"]),
+            st.sampled_from([2, "Lyon", "rain in Oslo"]),
+        ),
+        max_size=40,
+    )
+)
+def test_grouping_is_the_literal_rule(entries: list[DiffEntry]) -> None:
+    # group() indexes the groups of each value pair (linear in the entries); the
+    # literal rule scans them all (quadratic): both fold every entry the same way.
+    literal = _group_by_scan(entries)
+    ids = {id(entry): n for n, entry in enumerate(entries)}
+    folded = [(ids[id(g.entry)], sorted(ids[id(e)] for e in g.echoes)) for g in group(entries)]
+    assert sorted(folded) == sorted((head, sorted(echoes)) for head, echoes in literal)
