@@ -8,12 +8,13 @@ off; memory is reported beyond the build phase's peak, as a multiple of the gold
 The phases do what the plugin does, with the functions it calls:
   write            ``--trace-snapshot-update``: normalize, serialize (the extension's
                    ``golden_json``), write atomically;
-  compare-equal    a passing ``assert trace == trace_snapshot``: read and parse the
-                   golden's JSON, ``same_recorded`` (no step built, nothing normalized);
+  compare-equal    a passing ``assert trace == trace_snapshot``: read the golden,
+                   ``same_recorded`` parses and compares it one step at a time (no step
+                   built, nothing normalized, one golden step held);
   compare-changed  a failing one, 1% of steps changed: the same, stopping at the first
-                   change, then ``diff_golden``: only the golden steps that differ are
-                   built and normalized (``Trace.load(g).diff(live)`` builds them all:
-                   ``bench_diff.py`` times that).
+                   change, then ``diff_golden``: the golden read step by step again,
+                   only the steps that differ kept, built and normalized
+                   (``Trace.load(g).diff(live)`` builds them all: ``bench_diff.py``).
 The public ``Trace.normalized().save()`` is timed too ("save"): ``save`` does not trust
 a trace to be normalized and makes its payloads canonical again.
 
@@ -39,7 +40,8 @@ from pathlib import Path
 from pytest_tracediff import Step, Trace
 from pytest_tracediff.compare.diff import diff_golden, same_recorded
 from pytest_tracediff.model.files import atomic_write_text, read_trace_text
-from pytest_tracediff.model.trace import golden_json, parse_golden
+from pytest_tracediff.model.golden_text import GoldenText
+from pytest_tracediff.model.trace import golden_json
 
 steps, phase, golden = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 
@@ -60,12 +62,12 @@ elif phase == "save":
     build(False).normalized().save(golden.with_name("saved.trace.json"))
 elif phase == "compare-equal":
     live = build(False)
-    assert same_recorded(parse_golden(read_trace_text(golden), str(golden)), live)
+    assert same_recorded(GoldenText(read_trace_text(golden), str(golden)), live)
 elif phase == "compare-changed":
     live = build(True)
-    data = parse_golden(read_trace_text(golden), str(golden))
-    assert not same_recorded(data, live)
-    diff = diff_golden(data, live, origin=str(golden))
+    text = GoldenText(read_trace_text(golden), str(golden))
+    assert not same_recorded(text, live)
+    diff = diff_golden(text, live)
     assert len(diff) == steps // 100, len(diff)
 seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

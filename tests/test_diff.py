@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from pytest_tracediff import DiffEntry, Step, StepRef, StepStatus, Tokens, Trace, TraceDiff
+from pytest_tracediff.compare.diff import diff_golden
 from pytest_tracediff.compare.entries import ABSENT
+from pytest_tracediff.model.golden_text import GoldenText
 
 
 def trace(*steps: Step, **fields: Any) -> Trace:
@@ -408,10 +410,25 @@ def test_a_parsed_golden_builds_only_the_steps_that_differ(monkeypatch: pytest.M
     changed = trace.model_copy(deep=True)
     changed.steps[3].output = 30
     del changed.steps[7]
-    diff = diff_module.diff_golden(golden, changed, origin="g.trace.json")
+    diff = diff_module.diff_golden(GoldenText(json.dumps(golden), "g.trace.json"), changed)
     assert [(e.kind, e.path) for e in diff] == [("output_changed", "output"), ("step_removed", "")]
     assert built == ["s3", "s7"]
 
     golden["steps"][1]["status"] = "exploded"  # a hand edit: read, so named
     with pytest.raises(GoldenFileError, match=r"g\.trace\.json has an invalid field steps\.1\.status"):
-        diff_module.diff_golden(golden, changed, origin="g.trace.json")
+        diff_module.diff_golden(GoldenText(json.dumps(golden), "g.trace.json"), changed)
+
+
+def test_a_golden_read_step_by_step_diffs_as_the_golden_read_whole_when_keys_cross() -> None:
+    # Keys that moved past a long unchanged run: the gap before it holds no common key and
+    # is too big for an LCS. Its steps were paired in order, each with a step of another
+    # key, and equal contents hid the change. The moved golden steps are read again.
+    def trace(*groups: list[str]) -> Trace:
+        return Trace(steps=[Step(step_id=name, output=1) for group in groups for name in group])
+
+    x, a, y = ([f"{p}{i}" for i in range(n)] for p, n in (("x", 1500), ("a", 1501), ("y", 1500)))
+    golden, live = trace(x, a, y), trace(y, a, x)
+    text = golden.normalized().to_json()
+    entries = diff_golden(GoldenText(text, "g.trace.json"), live).to_list()
+    assert entries == Trace.from_json(text).diff(live).to_list()
+    assert {entry["kind"] for entry in entries} >= {"step_added", "step_removed"}

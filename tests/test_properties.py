@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_tracediff import Step, StepStatus, Tokens, Trace
+from pytest_tracediff.model.golden_text import GoldenText
 
 # Moderate example counts keep this file well under 20 s; CI runs it on every push.
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -216,6 +218,26 @@ def _golden_of(trace: Trace) -> Trace:
     return Trace.from_json(trace.normalized().to_json())
 
 
+def layout(data: dict[str, Any], draw: st.DataObject) -> str:
+    """``data`` as JSON text laid out as goldens are written, or as a hand or another tool
+    might: compact, other whitespace, the steps first or between header fields."""
+    kind = draw.draw(st.sampled_from(["written", "compact", "spaced", "steps first", "steps between"]), label="layout")
+    if kind == "compact":
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    if kind == "spaced":
+        return json.dumps(data, indent="\t", separators=(" ,\r\n", " : ")) + " \n"
+    if kind in ("steps first", "steps between"):
+        head = {k: v for k, v in data.items() if k != "steps"}
+        cut = 0 if kind == "steps first" else len(head) // 2
+        items = list(head.items())
+        data = dict([*items[:cut], ("steps", data.get("steps", [])), *items[cut:]])
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def golden_text(trace: Trace, draw: st.DataObject, *, normalized: bool = True) -> GoldenText:
+    return GoldenText(layout((trace.normalized() if normalized else trace).to_dict(), draw), "g.trace.json")
+
+
 @SETTINGS
 @given(traces(), st.data())
 def test_same_as_recorded_is_never_wrong(trace: Trace, data: st.DataObject) -> None:
@@ -225,9 +247,10 @@ def test_same_as_recorded_is_never_wrong(trace: Trace, data: st.DataObject) -> N
 
     other = mutate(trace, data)
     equal = trace.normalized().to_json() == other.normalized().to_json()
-    files = [trace.normalized().to_dict(), trace.to_dict(), trace.model_dump(mode="json")]
+    header = {"format": "pytest-tracediff", "version": 1}
+    files = [trace.normalized().to_dict(), trace.to_dict(), {**header, **trace.model_dump(mode="json")}]
     for file in files:
-        if same_recorded(file, other):
+        if same_recorded(GoldenText(layout(file, data), "g.trace.json"), other):
             assert equal
 
 
@@ -245,16 +268,20 @@ def test_same_as_recorded_holds_for_a_trace_and_its_golden() -> None:
             Step(step_id="save", loop_index=0, status=StepStatus.FAILED, failure_class="E", error="e"),
         ],
     )
-    golden = trace.normalized().to_dict()
-    assert same_recorded(golden, trace)
-    assert not same_recorded(golden, trace.model_copy(update={"status": "failed"}))
-    changed = trace.model_copy(deep=True)
-    changed.steps[0].input["b"][1] = 2  # 2.5 -> 2: a value, then a type (2.0 vs 2)
-    assert not same_recorded(golden, changed)
-    changed.steps[0].input["b"][1] = 2.5
-    assert same_recorded(golden, changed)
-    changed.steps[1].attempt = 1
-    assert not same_recorded(golden, changed)
+    text = trace.normalized().to_json()
+    tail = text.rstrip()[:-1] + ', "source": "run"}'  # a key after the steps: read whole
+    for golden in (GoldenText(text, "g"), GoldenText(tail, "g")):
+        assert same_recorded(golden, trace)
+        assert not same_recorded(golden, trace.model_copy(update={"status": "failed"}))
+        changed = trace.model_copy(deep=True)
+        changed.steps[0].input["b"][1] = 2  # 2.5 -> 2: a value, then a type (2.0 vs 2)
+        assert not same_recorded(golden, changed)
+        changed.steps[0].input["b"][1] = 2.5
+        assert same_recorded(golden, changed)
+        changed.steps[1].attempt = 1
+        assert not same_recorded(golden, changed)
+        assert not same_recorded(golden, trace.model_copy(update={"steps": trace.steps[:2]}))
+        assert not same_recorded(golden, trace.model_copy(update={"steps": [*trace.steps, Step(step_id="x")]}))
 
 
 @SETTINGS
@@ -277,11 +304,10 @@ def test_a_golden_comparison_fails_iff_the_goldens_differ(trace: Trace, data: st
 @SETTINGS
 @given(traces(), st.data())
 def test_diff_from_a_parsed_golden_is_the_diff_from_its_trace(trace: Trace, data: st.DataObject) -> None:
-    # A failing comparison diffs the golden's parsed JSON, building only the steps that
-    # differ: the very entries of diffing the golden read whole.
+    # A failing comparison reads the golden step by step, building only the steps that
+    # differ: the very entries of diffing the golden read whole, in any layout.
     from pytest_tracediff.compare.diff import diff_golden
 
     other = mutate(trace, data)
-    golden = trace.normalized().to_dict()
-    whole = Trace.from_data(golden).diff(other)
-    assert diff_golden(golden, other).to_list() == whole.to_list()
+    whole = Trace.from_json(trace.normalized().to_json()).diff(other)
+    assert diff_golden(golden_text(trace, data), other).to_list() == whole.to_list()

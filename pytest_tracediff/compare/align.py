@@ -2,8 +2,9 @@
 
 Patience-style: keys unique on both sides anchor a longest increasing chain, the gaps
 between anchors are aligned the same way, and small anchorless gaps fall back to an
-LCS. Gaps wait on a work list rather than the call stack, and an empty gap (two
-anchors side by side, nearly all of them) is never visited.
+LCS (big ones to a greedy pairing of equal keys). Gaps wait on a work list rather than
+the call stack, and an empty gap (two anchors side by side, nearly all of them) is
+never visited. Only equal keys are ever paired.
 """
 
 from __future__ import annotations
@@ -120,11 +121,7 @@ def _align_small(
     a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int, out: Pairs
 ) -> None:
     if (ahi - alo) * (bhi - blo) > _GAP_LIMIT:
-        # No unique key to anchor on and too big for an LCS: pair in order.
-        n = min(ahi - alo, bhi - blo)
-        out.extend((alo + k, blo + k) for k in range(n))
-        out.extend((i, None) for i in range(alo + n, ahi))
-        out.extend((None, j) for j in range(blo + n, bhi))
+        _align_greedy(a, b, alo, ahi, blo, bhi, out)
         return
     matcher = SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -133,3 +130,25 @@ def _align_small(
         else:
             out.extend((alo + i, None) for i in range(i1, i2))
             out.extend((None, blo + j) for j in range(j1, j2))
+
+
+def _align_greedy(
+    a: Sequence[Hashable], b: Sequence[Hashable], alo: int, ahi: int, blo: int, bhi: int, out: Pairs
+) -> None:
+    """Too big for an LCS and nothing unique to anchor on: each item of ``a`` pairs with
+    the next item of ``b`` with its key, if any. Linear, and never pairs unequal keys
+    (two different steps paired would compare by content alone: a rename unseen)."""
+    where: dict[Hashable, list[int]] = {}
+    for j in range(blo, bhi):
+        where.setdefault(b[j], []).append(j)
+    j = blo
+    for i in range(alo, ahi):
+        found = where.get(a[i])
+        k = bisect_left(found, j) if found else 0
+        if found and k < len(found):
+            out.extend((None, skipped) for skipped in range(j, found[k]))
+            out.append((i, found[k]))
+            j = found[k] + 1
+        else:
+            out.append((i, None))
+    out.extend((None, rest) for rest in range(j, bhi))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import operator
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from ..errors import GoldenFileError
 from ..model import Step, Trace, group_attempts
 from ..model.bulk import gc_paused
 from ..model.canonical import canonical
+from ..model.golden_text import GoldenText, UnusualLayout
 from ..model.trace import recorded_step_dict
 from ..normalize import normalize, normalize_step
 from .align import Pairs, align
@@ -126,41 +128,98 @@ def _diff_recorded(expected: Trace, actual: Trace, options: NormalizeOptions | N
     return _diff(heads[0], heads[1], old, new, keys_old, keys_new, prepare, unique=True)
 
 
-def diff_golden(
-    golden: Mapping[str, Any], actual: Trace, options: NormalizeOptions | None = None, *, origin: str = "<golden>"
-) -> TraceDiff:
-    """``diff_recorded(Trace.from_data(golden), actual)`` from a golden's parsed JSON
-    (``parse_golden``), building only the golden steps that differ from their partner
-    as recorded: a failing comparison of a large trace validates a few steps, not all.
+def diff_golden(golden: GoldenText, actual: Trace, options: NormalizeOptions | None = None) -> TraceDiff:
+    """``diff_recorded(Trace.load(golden), actual)`` from the golden's text, read one
+    step at a time: each golden step is compared with the live step of its key as it is
+    read, and only those that differ are kept and built. A failing comparison of a large
+    trace holds the text, the keys and a few steps, and validates only those.
 
-    A golden or trace with retries, concurrent levels or repeated keys is built whole
-    (what ``diff_recorded`` then does needs every step). An invalid golden step that is
-    read is a ``GoldenFileError`` naming ``origin``.
+    A golden or trace with retries, concurrent levels or repeated keys, or a golden
+    not laid out as written, is read whole (what ``diff_recorded`` then does needs every
+    step). An invalid golden step that is read is a ``GoldenFileError`` naming the file.
     """
     with gc_paused():
-        return _diff_golden(golden, actual, options, origin)
+        if golden.data is None and _streamable(actual):
+            try:
+                diff = _diff_streamed(golden, actual, options)
+            except UnusualLayout:
+                pass
+            else:
+                if diff is not None:
+                    return diff
+        return _diff_parsed(golden.parsed(), actual, options, golden.origin)
 
 
-def _diff_golden(golden: Mapping[str, Any], actual: Trace, options: NormalizeOptions | None, origin: str) -> TraceDiff:
+def _streamable(actual: Trace) -> bool:
+    return not any(step.attempt != 1 or step.level is not None for step in actual.steps)
+
+
+def _diff_streamed(golden: GoldenText, actual: Trace, options: NormalizeOptions | None) -> TraceDiff | None:
+    """``diff_golden`` reading the golden step by step; None when it must be read whole."""
+    live = actual.steps
+    keys_new = list(map(_STEP_KEY, live))
+    partner = dict(zip(keys_new, range(len(keys_new)), strict=True))
+    if len(partner) != len(keys_new):
+        return None
+    keys_old: list[_Key] = []
+    starts = array("q")
+    differing: dict[int, Any] = {}  # golden steps not equal to their key's partner (or without one)
+    parents: dict[str, str] = {}  # one string per parent, not one per step
+    for i, (data, start) in enumerate(golden.steps()):
+        if not _plain_golden_step(data):
+            return None
+        parent = data.get("parent", "")
+        key = (parents.setdefault(parent, parent), data["step_id"], data.get("loop_index"))
+        keys_old.append(key)
+        starts.append(start)
+        j = partner.get(key)
+        if j is None or not same(data, recorded_step_dict(live[j])):
+            differing[i] = data
+    if len(set(keys_old)) != len(keys_old):
+        return None
+    origin = golden.origin
+    head = Trace.from_data({**golden.head, "steps": []}, origin=origin)
+
+    def read(i: int) -> Any:
+        return differing[i] if i in differing else golden.at(starts[i])
+
+    def paired_same(i: int, j: int) -> bool:
+        # Pairs have equal keys (align.py): one pairing other than the key's would be read and compared whole.
+        return i not in differing and partner[keys_old[i]] == j
+
+    old = _GoldenSteps(read, origin, len(keys_old))
+    return _diff_steps(head, actual, old, keys_old, keys_new, options, paired_same)
+
+
+def _diff_parsed(golden: Mapping[str, Any], actual: Trace, options: NormalizeOptions | None, origin: str) -> TraceDiff:
+    """``diff_golden`` from the whole parsed file."""
     data, live = golden.get("steps"), actual.steps
     if type(data) is not list or not all(_plain_golden_step(step) for step in data):
         return _diff_recorded(Trace.from_data(golden, origin=origin), actual, options)
     keys_old: list[_Key] = [(step.get("parent", ""), step["step_id"], step.get("loop_index")) for step in data]
     keys_new = list(map(_STEP_KEY, live))
-    if (
-        any(step.attempt != 1 or step.level is not None for step in live)
-        or len(set(keys_old)) != len(keys_old)
-        or len(set(keys_new)) != len(keys_new)
-    ):
+    if not _streamable(actual) or len(set(keys_old)) != len(keys_old) or len(set(keys_new)) != len(keys_new):
         return _diff_recorded(Trace.from_data(golden, origin=origin), actual, options)
     head = Trace.from_data({**golden, "steps": []}, origin=origin)
-    heads = [normalize(t.model_copy(update={"steps": []}), options) for t in (head, actual)]
-    old = _GoldenSteps(data, origin)
-    new = [[step] for step in live]
 
     def paired_same(i: int, j: int) -> bool:
         return same(data[i], recorded_step_dict(live[j]))
 
+    old = _GoldenSteps(data.__getitem__, origin, len(data))
+    return _diff_steps(head, actual, old, keys_old, keys_new, options, paired_same)
+
+
+def _diff_steps(
+    head: Trace,
+    actual: Trace,
+    old: _GoldenSteps,
+    keys_old: list[_Key],
+    keys_new: list[_Key],
+    options: NormalizeOptions | None,
+    paired_same: Callable[[int, int], bool],
+) -> TraceDiff:
+    heads = [normalize(t.model_copy(update={"steps": []}), options) for t in (head, actual)]
+    new = [[step] for step in actual.steps]
     prepare = functools.partial(normalize_step, options=options)
     return _diff(heads[0], heads[1], old, new, keys_old, keys_new, prepare, unique=True, paired_same=paired_same)
 
@@ -171,28 +230,34 @@ def _plain_golden_step(step: object) -> bool:
         type(step) is dict
         and type(step.get("step_id")) is str
         and type(step.get("parent", "")) is str
+        and type(step.get("loop_index")) in _INDEX_TYPES
         and step.get("attempt", 1) == 1
         and "level" not in step
     )
 
 
-class _GoldenSteps(Sequence[list[Step]]):
-    """A golden's steps as one-attempt occurrences, each validated when first read."""
+_INDEX_TYPES = (int, type(None))
 
-    def __init__(self, data: list[dict[str, Any]], origin: str) -> None:
-        self._data = data
+
+class _GoldenSteps(Sequence[list[Step]]):
+    """A golden's steps as one-attempt occurrences, each read (``read(i)``: its data)
+    and validated when first used."""
+
+    def __init__(self, read: Callable[[int], Any], origin: str, count: int) -> None:
+        self._read = read
         self._origin = origin
+        self._count = count
         self._built: dict[int, list[Step]] = {}
 
     def __len__(self) -> int:
-        return len(self._data)
+        return self._count
 
     def __getitem__(self, index: Any) -> Any:
         if not isinstance(index, int):
             raise TypeError("golden steps are read one at a time")
         built = self._built.get(index)
         if built is None:
-            built = self._built[index] = [_golden_step(self._data[index], index, self._origin)]
+            built = self._built[index] = [_golden_step(self._read(index), index, self._origin)]
         return built
 
 
@@ -205,23 +270,52 @@ def _golden_step(data: dict[str, Any], index: int, origin: str) -> Step:
         raise GoldenFileError(origin, f"has an invalid field {where}: {first['msg']}") from None
 
 
-def same_recorded(golden: Mapping[str, Any], actual: Trace) -> bool:
-    """Whether ``actual`` matches the golden whose parsed JSON is ``golden``, told without
-    normalizing anything or building the golden's steps: each golden step's data against
-    the live step as recorded (``recorded_step_dict``), stopping at the first difference.
+def same_recorded(golden: GoldenText, actual: Trace) -> bool:
+    """Whether ``actual`` matches the golden ``golden``, told without normalizing
+    anything or building the golden's steps: each golden step's data, read one at a
+    time, against the live step as recorded (``recorded_step_dict``), stopping at the
+    first difference.
 
     True is exact: the golden, read, equals the trace as recorded, so both normalize
     alike. False only means "not equal as recorded" (masks, redaction, exclusions, an
     older layout may still make them equal), which ``diff_recorded`` then tells. A
-    golden test that passes pays for this and the JSON parse alone.
+    golden test that passes pays for this and the JSON parse alone, and holds one
+    golden step at a time. A broken golden raises its ``GoldenFileError``.
     """
+    if golden.data is None:
+        try:
+            return _same_streamed(golden, actual)
+        except UnusualLayout:
+            pass
+    return _same_parsed(golden.parsed(), actual)
+
+
+def _same_streamed(golden: GoldenText, actual: Trace) -> bool:
+    live = actual.steps
+    count = 0
+    for data, _ in golden.steps():
+        if count == len(live):
+            return False
+        count += 1
+        if not _same_step(data, live[count - 1]):
+            return False
+    return count == len(live) and _same_head(golden.head, actual)
+
+
+def _same_parsed(golden: Mapping[str, Any], actual: Trace) -> bool:
     steps = golden.get("steps")
     if type(steps) is not list or len(steps) != len(actual.steps):
         return False
-    for data, step in zip(steps, actual.steps, strict=True):
-        # Concurrent steps (a level) may be reordered by normalization: never equal here.
-        if step.__dict__["level"] is not None or not same(data, recorded_step_dict(step)):
-            return False
+    return all(map(_same_step, steps, actual.steps)) and _same_head(golden, actual)
+
+
+def _same_step(data: Any, step: Step) -> bool:
+    """A golden step's data equals ``step`` as recorded. Concurrent steps (a level) may
+    be reordered by normalization: never equal here."""
+    return step.__dict__["level"] is None and same(data, recorded_step_dict(step))
+
+
+def _same_head(golden: Mapping[str, Any], actual: Trace) -> bool:
     return (
         golden.get("source") == actual.source
         and golden.get("status") == actual.status

@@ -13,14 +13,14 @@ import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, final
+from typing import TYPE_CHECKING, TypeVar, final
 
 from ..compare.diff import diff_golden, diff_recorded, same_recorded
 from ..compare.render import LIMIT, render_lines
 from ..errors import UPDATE_FLAG, GoldenFileError, GoldenMissingError
 from ..model import Trace
 from ..model.files import read_trace_text
-from ..model.trace import parse_golden
+from ..model.golden_text import GoldenText
 from ..normalize import normalize
 from ..sources.registry import from_any
 from .extension import TraceSnapshotExtension
@@ -230,32 +230,34 @@ class TraceSnapshot:
         display = self._session.display(location)
         options = self._options
         normalized = _once(lambda: normalize(raw, options))
-        data: dict[str, Any] | None = None
+        golden: GoldenText | None = None
         if path.exists():
             try:
-                data = parse_golden(read_trace_text(path), display)
+                golden = GoldenText(read_trace_text(path), display)
+                if self._gate is None and same_recorded(golden, raw):
+                    return self._finish(Comparison(Outcome.MATCHED, location, display, raw, normalized))
             except GoldenFileError as exc:
                 if not self._update:  # under the flag it is replaced
                     raise self._corrupt(exc, location, display, raw, normalized) from None
+                golden = None
         elif not self._update:
             self._finish(Comparison(Outcome.MISSING, location, display, raw, normalized))
             raise GoldenMissingError(display)
-        if data is not None and self._gate is None and same_recorded(data, raw):
-            return self._finish(Comparison(Outcome.MATCHED, location, display, raw, normalized))
         if self._update:
-            return self._write(index, location, display, raw, normalized, data)
-        assert data is not None
+            return self._write(index, location, display, raw, normalized, golden)
+        assert golden is not None
         gate, budget = self._gate, None
         try:
             if gate is None:
-                # Only the steps that differ as recorded are built from the golden and
-                # normalized: a large trace with a few changes is compared in a few steps.
-                diff = diff_golden(data, raw, options, origin=display)
+                # The golden is read step by step; only the steps that differ as recorded
+                # are kept, built and normalized: a large trace with a few changes is
+                # compared in a few steps.
+                diff = diff_golden(golden, raw, options)
             else:
-                golden = Trace.from_data(data, origin=display)
-                gate.measure(golden, normalized())
+                expected = Trace.from_data(golden.parsed(), origin=display)
+                gate.measure(expected, normalized())
                 budget = gate.report
-                diff = gate.filter(diff_recorded(golden, raw, options))
+                diff = gate.filter(diff_recorded(expected, raw, options))
         except GoldenFileError as exc:
             raise self._corrupt(exc, location, display, raw, normalized) from None
         matched = not diff
@@ -265,8 +267,9 @@ class TraceSnapshot:
                 gate.note_improvements(display)
         if matched:
             return self._finish(Comparison(Outcome.MATCHED, location, display, raw, normalized, budget=budget))
-        expected = _once(lambda: normalize(Trace.from_data(data, origin=display), options))
-        return self._finish(Comparison(Outcome.FAILED, location, display, raw, normalized, expected, diff, budget))
+        read = golden
+        golden_trace = _once(lambda: normalize(Trace.from_data(read.parsed(), origin=display), options))
+        return self._finish(Comparison(Outcome.FAILED, location, display, raw, normalized, golden_trace, diff, budget))
 
     def _corrupt(
         self, exc: GoldenFileError, location: str, display: str, raw: Trace, normalized: Callable[[], Trace]
@@ -283,23 +286,23 @@ class TraceSnapshot:
         display: str,
         raw: Trace,
         normalized: Callable[[], Trace],
-        data: dict[str, Any] | None,
+        golden: GoldenText | None,
     ) -> Comparison:
         """Under the update flag: syrupy writes the golden unless it matches (a layout-only
-        edit, or a change the tolerances forgive). ``data``: the golden's parsed JSON."""
+        edit, or a change the tolerances forgive). ``golden``: the golden, when readable."""
         extension = self._assertion.extension
         assert isinstance(extension, TraceSnapshotExtension)
         extension.replace_unreadable = True
         # The index syrupy would give: it counts only the comparisons it makes.
         assertion = self._assertion(name=index) if index != 0 else self._assertion
         compared = normalized()
-        if self._gate is not None and data is not None:
+        if self._gate is not None and golden is not None:
             try:
-                golden = Trace.from_data(data, origin=display)
+                expected = Trace.from_data(golden.parsed(), origin=display)
             except GoldenFileError:
                 pass  # an unreadable golden is replaced
             else:
-                compared = self._gate.prepare(golden, compared, self._options)
+                compared = self._gate.prepare(expected, compared, self._options)
         assertion == compared  # noqa: B015 (syrupy records the outcome; read below)
         result = assertion.executions[assertion.num_executions - 1]
         if result.exception is not None:
