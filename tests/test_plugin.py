@@ -431,15 +431,19 @@ def test_a_comparison_equal_as_recorded_normalizes_nothing(
     normalizes a whole trace (a change normalizes just its changed steps, in the diff).
     Unnamed and named goldens keep syrupy's names whichever path runs."""
     import pytest_tracediff.golden.snapshot as snapshot_module
-    from pytest_tracediff.normalize import normalize as real
 
     calls: list[str] = []
 
-    def counting(trace: Any, options: Any = None) -> Any:
-        calls.append(trace.source)
-        return real(trace, options)
+    def counting(real: Any) -> Any:
+        def count(trace: Any, options: Any = None) -> Any:
+            calls.append(trace.source)
+            return real(trace, options)
 
-    monkeypatch.setattr(snapshot_module, "normalize", counting)
+        return count
+
+    # A whole trace normalized, or normalized as it is written.
+    monkeypatch.setattr(snapshot_module, "normalize", counting(snapshot_module.normalize))
+    monkeypatch.setattr(snapshot_module, "normalized_json", counting(snapshot_module.normalized_json))
     test = """
         from pytest_tracediff import Trace, Step
 

@@ -165,6 +165,20 @@ def test_json_round_trip(trace: Trace) -> None:
 
 
 @SETTINGS
+@given(traces())
+def test_written_one_step_at_a_time_as_in_one_piece(trace: Trace) -> None:
+    # The golden text is made step by step (never all steps as dicts at once), in the
+    # encoder's own layout of the whole document; normalized as written, as normalized whole.
+    from pydantic_core import to_json
+
+    from pytest_tracediff.model.trace import golden_dict
+    from pytest_tracediff.normalize import normalized_json
+
+    assert trace.to_json() == to_json(golden_dict(trace), indent=2).decode() + "\n"
+    assert normalized_json(trace) == trace.normalized().to_json()
+
+
+@SETTINGS
 @given(traces(), st.data())
 def test_diff_is_empty_iff_normalized_json_is_equal(trace: Trace, data: st.DataObject) -> None:
     other = mutate(trace, data)

@@ -12,8 +12,9 @@ import functools
 import re
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, final
 
 import pytest
 from syrupy.data import SnapshotCollections
@@ -30,6 +31,15 @@ if TYPE_CHECKING:
     from syrupy.types import SnapshotIndex
 
 FILE_EXTENSION = TRACE_SUFFIX[1:]
+
+
+@final
+@dataclass(frozen=True)
+class GoldenJson:
+    """A golden's text, made before syrupy sees it (``normalize.normalized_json``, one
+    step at a time): syrupy compares and stores it as it is."""
+
+    text: str = field(repr=False)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -121,14 +131,9 @@ class TraceSnapshotExtension(SingleFileSnapshotExtension):
         return SnapshotCollections()
 
     def serialize(self, data: Any, **kwargs: Any) -> str:
-        # Imported where used: the run's golden bookkeeping imports this module for
-        # every collection, and must not pull in pydantic when no test uses goldens.
-        from ..model.trace import Trace, golden_json
-
-        if not isinstance(data, Trace):
-            raise TypeError(f"trace goldens hold Trace objects, not {type(data).__name__}")
-        # Only normalized traces reach here (snapshot.py): their payloads are canonical.
-        return golden_json(data, canonical_payloads=True)
+        if not isinstance(data, GoldenJson):
+            raise TypeError(f"trace goldens hold GoldenJson text (snapshot.py), not {type(data).__name__}")
+        return data.text
 
     def matches(self, *, serialized_data: Any, snapshot_data: Any) -> bool:
         if serialized_data == snapshot_data:

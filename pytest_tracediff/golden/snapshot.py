@@ -21,9 +21,10 @@ from ..errors import UPDATE_FLAG, GoldenFileError, GoldenMissingError
 from ..model import Trace
 from ..model.files import read_trace_text
 from ..model.golden_text import GoldenText
-from ..normalize import normalize
+from ..model.trace import golden_json
+from ..normalize import normalize, normalized_json
 from ..sources.registry import from_any
-from .extension import TraceSnapshotExtension
+from .extension import GoldenJson, TraceSnapshotExtension
 
 if TYPE_CHECKING:
     from syrupy.assertion import SnapshotAssertion
@@ -295,15 +296,17 @@ class TraceSnapshot:
         extension.replace_unreadable = True
         # The index syrupy would give: it counts only the comparisons it makes.
         assertion = self._assertion(name=index) if index != 0 else self._assertion
-        compared = normalized()
+        text: str | None = None
         if self._gate is not None and golden is not None:
             try:
                 expected = Trace.from_data(golden.parsed(), origin=display)
             except GoldenFileError:
                 pass  # an unreadable golden is replaced
             else:
-                compared = self._gate.prepare(expected, compared, self._options)
-        assertion == compared  # noqa: B015 (syrupy records the outcome; read below)
+                text = golden_json(self._gate.prepare(expected, normalized(), self._options), canonical_payloads=True)
+        if text is None:  # normalized one step at a time as it is written: never held whole
+            text = normalized_json(raw, self._options)
+        assertion == GoldenJson(text)  # noqa: B015 (syrupy records the outcome; read below)
         result = assertion.executions[assertion.num_executions - 1]
         if result.exception is not None:
             raise result.exception

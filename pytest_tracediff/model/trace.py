@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -177,6 +177,39 @@ def golden_dict(trace: Trace, *, canonical_payloads: bool = False) -> dict[str, 
     """``trace.to_dict()``; ``canonical_payloads`` skips making payloads canonical again,
     for a trace whose payloads normalization has made canonical (every golden's)."""
     payload = _as_is if canonical_payloads else canonical
+    out = _head_dict(trace, payload)
+    out["steps"] = [_step_dict(step, payload) for step in trace.steps]
+    return out
+
+
+def golden_json(trace: Trace, *, canonical_payloads: bool = False, steps: Iterable[Step] | None = None) -> str:
+    """``trace.to_json()``; ``canonical_payloads`` as for ``golden_dict``; ``steps`` in
+    place of the trace's own (normalized ones, made one at a time).
+
+    Each step is serialized as it comes and let go: a 200,000-step golden is never held
+    as dicts (nor, with ``steps``, as normalized steps), only as its text.
+    """
+    payload = _as_is if canonical_payloads else canonical
+    # pydantic-core's Rust encoder: the layout of json.dumps(indent=2, ensure_ascii=False),
+    # several times faster. Steps are one level in: four more spaces on every line.
+    with gc_paused():
+        head = _head_dict(trace, payload)
+        head["steps"] = []
+        top = to_json(head, indent=2).decode("utf-8")
+        pieces = [top[: -len(_NO_STEPS)]]
+        for step in trace.steps if steps is None else steps:
+            text = to_json(_step_dict(step, payload), indent=2).decode("utf-8")
+            pieces.append(",\n    " if len(pieces) > 1 else "[\n    ")
+            pieces.append(text.replace("\n", "\n    "))
+        pieces.append("\n  ]\n}\n" if len(pieces) > 1 else _NO_STEPS + "\n")
+        return "".join(pieces)
+
+
+_NO_STEPS = "[]\n}"  # how the encoder ends a golden without steps
+
+
+def _head_dict(trace: Trace, payload: Callable[[Any], Any]) -> dict[str, Any]:
+    """A golden's fields other than the steps."""
     out: dict[str, Any] = {"format": GOLDEN_FORMAT, "version": GOLDEN_VERSION}
     out["source"] = storable_text(trace.source)
     if trace.status is not None:
@@ -187,16 +220,7 @@ def golden_dict(trace: Trace, *, canonical_payloads: bool = False) -> dict[str, 
             out[name] = storable_text(value) if isinstance(value, str) else value
     if trace.attributes:
         out["attributes"] = payload(trace.attributes)
-    out["steps"] = [_step_dict(step, payload) for step in trace.steps]
     return out
-
-
-def golden_json(trace: Trace, *, canonical_payloads: bool = False) -> str:
-    """``trace.to_json()``; ``canonical_payloads`` as for ``golden_dict``."""
-    # pydantic-core's Rust encoder: the same layout as json.dumps(indent=2,
-    # ensure_ascii=False), ten times faster on large traces.
-    with gc_paused():
-        return to_json(golden_dict(trace, canonical_payloads=canonical_payloads), indent=2).decode("utf-8") + "\n"
 
 
 def _as_is(value: Any) -> Any:

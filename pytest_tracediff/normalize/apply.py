@@ -13,6 +13,7 @@ from typing import Any
 
 from ..model import Step, Tokens, Trace
 from ..model.canonical import storable_text
+from ..model.trace import golden_json
 from .jsontext import canonical_data
 from .options import DEFAULT_OPTIONS, NormalizeOptions
 from .order import canonical_order
@@ -23,6 +24,20 @@ def normalize(trace: Trace, options: NormalizeOptions | None = None) -> Trace:
     opts = options or DEFAULT_OPTIONS
     steps = [_normalize_step(step, opts) for step in trace.steps]
     steps = [_strip_volatile(step) for step in canonical_order(steps)]
+    return _normalized_head(trace, opts, steps)
+
+
+def normalized_json(trace: Trace, options: NormalizeOptions | None = None) -> str:
+    """``normalize(trace, options).to_json()``, each step normalized as it is written: a
+    large trace's normalized copy is never held whole (only its text is)."""
+    opts = options or DEFAULT_OPTIONS
+    if any(step.level is not None for step in trace.steps):  # concurrent steps: ordered as a whole
+        return golden_json(normalize(trace, opts), canonical_payloads=True)
+    steps = (_strip_volatile(_normalize_step(step, opts)) for step in trace.steps)
+    return golden_json(_normalized_head(trace, opts, []), canonical_payloads=True, steps=steps)
+
+
+def _normalized_head(trace: Trace, opts: NormalizeOptions, steps: list[Step]) -> Trace:
     attributes = canonical_data(trace.attributes, opts._text, opts._secret_key)
     if opts._excluded is not None:
         attributes = _drop_excluded(attributes, "attributes", opts._excluded)
