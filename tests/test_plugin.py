@@ -381,6 +381,8 @@ def test_bad_mask_line_is_a_usage_error(pytester: pytest.Pytester) -> None:
     ("content", "problem"),
     [
         ("{not json", "is not valid JSON"),
+        # Broken after the header: found as the steps are read, one at a time.
+        ('{"format": "pytest-tracediff", "version": 1, "steps": [{"step_id": "a"}, {"step_id": ', "is not valid JSON"),
         ("", "is empty"),
         ('{"format": "pytest-tracediff", "version": 99, "steps": []}', "format version 99"),
         (
