@@ -433,6 +433,7 @@ def test_a_comparison_equal_as_recorded_normalizes_nothing(
     normalizes a whole trace (a change normalizes just its changed steps, in the diff).
     Unnamed and named goldens keep syrupy's names whichever path runs."""
     import pytest_tracediff.golden.snapshot as snapshot_module
+    from pytest_tracediff.normalize import normalize, normalized_json
 
     calls: list[str] = []
 
@@ -444,8 +445,8 @@ def test_a_comparison_equal_as_recorded_normalizes_nothing(
         return count
 
     # A whole trace normalized, or normalized as it is written.
-    monkeypatch.setattr(snapshot_module, "normalize", counting(snapshot_module.normalize))
-    monkeypatch.setattr(snapshot_module, "normalized_json", counting(snapshot_module.normalized_json))
+    monkeypatch.setattr(snapshot_module, "normalize", counting(normalize))
+    monkeypatch.setattr(snapshot_module, "normalized_json", counting(normalized_json))
     test = """
         from pytest_tracediff import Trace, Step
 

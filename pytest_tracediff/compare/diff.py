@@ -139,7 +139,7 @@ def diff_golden(golden: GoldenText, actual: Trace, options: NormalizeOptions | N
     step). An invalid golden step that is read is a ``GoldenFileError`` naming the file.
     """
     with gc_paused():
-        if golden.data is None and _streamable(actual):
+        if golden.data is None and _one_attempt_each(actual):
             try:
                 diff = _diff_streamed(golden, actual, options)
             except UnusualLayout:
@@ -150,7 +150,8 @@ def diff_golden(golden: GoldenText, actual: Trace, options: NormalizeOptions | N
         return _diff_parsed(golden.parsed(), actual, options, golden.origin)
 
 
-def _streamable(actual: Trace) -> bool:
+def _one_attempt_each(actual: Trace) -> bool:
+    """No retries and no concurrent levels: steps pair one to one, in recorded order."""
     return not any(step.attempt != 1 or step.level is not None for step in actual.steps)
 
 
@@ -198,7 +199,7 @@ def _diff_parsed(golden: Mapping[str, Any], actual: Trace, options: NormalizeOpt
         return _diff_recorded(Trace.from_data(golden, origin=origin), actual, options)
     keys_old: list[_Key] = [(step.get("parent", ""), step["step_id"], step.get("loop_index")) for step in data]
     keys_new = list(map(_STEP_KEY, live))
-    if not _streamable(actual) or len(set(keys_old)) != len(keys_old) or len(set(keys_new)) != len(keys_new):
+    if not _one_attempt_each(actual) or len(set(keys_old)) != len(keys_old) or len(set(keys_new)) != len(keys_new):
         return _diff_recorded(Trace.from_data(golden, origin=origin), actual, options)
     head = Trace.from_data({**golden, "steps": []}, origin=origin)
 

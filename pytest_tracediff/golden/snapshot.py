@@ -1,9 +1,11 @@
 """The ``trace_snapshot`` assertion object: ``assert trace == trace_snapshot``.
 
-``compare`` normalizes the trace, lets syrupy read, match and (under the update flag)
-write the golden, and returns a ``Comparison``: the outcome, the golden, the diff and
-the budget report. It reports nothing itself: whoever built the snapshot (the plugin)
-passes ``on_result``, which hands each comparison to the report layer.
+``compare`` reads the golden one step at a time (``GoldenText``) and compares it with
+the trace as recorded, normalizing only steps that differ; under the update flag it
+hands syrupy the golden's text, made one step at a time, to match and write. It
+returns a ``Comparison``: the outcome, the golden, the diff and the budget report. It
+reports nothing itself: whoever built the snapshot (the plugin) passes ``on_result``,
+which hands each comparison to the report layer.
 """
 
 from __future__ import annotations
@@ -216,9 +218,9 @@ class TraceSnapshot:
         Raises ``GoldenMissingError`` (no golden, no update flag) and ``GoldenFileError``
         (an unreadable golden); both are reported first.
 
-        The golden is read and parsed once. A trace equal to it as recorded matches
+        The golden is read one step at a time. A trace equal to it as recorded matches
         without being normalized (``same_recorded``: most runs of most tests). Otherwise
-        ``diff_recorded`` decides, normalizing only the steps that differ as recorded (an
+        ``diff_golden`` decides, normalizing only the steps that differ as recorded (an
         empty diff is a match), and under the update flag syrupy writes the new golden.
         """
         __tracebackhide__ = True

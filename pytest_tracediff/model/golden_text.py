@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, final
 
 from ..errors import GoldenFileError
-from .bulk import gc_paused
 from .trace import checked_header, parse_golden
 
 __all__ = ["GoldenText", "UnusualLayout"]
@@ -93,8 +92,7 @@ class GoldenText:
 
     def at(self, start: int) -> Any:
         """The step whose text starts at ``start`` (from ``steps``), parsed again."""
-        with gc_paused():
-            return _SCAN(self.text, start)[0]
+        return _SCAN(self.text, start)[0]
 
     def parsed(self) -> dict[str, Any]:
         """The whole file parsed (``parse_golden``), for what needs every step at once."""
