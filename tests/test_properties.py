@@ -315,6 +315,29 @@ def test_a_golden_comparison_fails_iff_the_goldens_differ(trace: Trace, data: st
     assert (not diff_recorded(_golden_of(trace), actual)) == equal
 
 
+def one_attempt_each(trace: Trace) -> Trace:
+    """``trace`` as most runs are: no retries, no concurrency, every key once (the loop
+    index numbers the steps), so that a golden comparison reads it step by step."""
+    steps = [s.model_copy(update={"attempt": 1, "level": None, "loop_index": i}) for i, s in enumerate(trace.steps)]
+    return trace.model_copy(update={"steps": steps})
+
+
+@SETTINGS
+@given(traces(max_steps=8), st.data())
+def test_a_golden_read_step_by_step_diffs_as_read_whole(trace: Trace, data: st.DataObject) -> None:
+    # The streaming path of a failing comparison (each golden step compared with the
+    # live step of its key as it is read, only those that differ kept): the very entries
+    # of diffing the golden read whole, whatever changed.
+    from pytest_tracediff.compare.diff import diff_golden
+
+    trace = one_attempt_each(trace)
+    other = mutate(trace, data)
+    if other.steps and data.draw(st.booleans(), label="and an output changed"):
+        other.steps[data.draw(st.integers(0, len(other.steps) - 1))].output = {"changed": [1.5]}
+    whole = Trace.from_json(trace.normalized().to_json()).diff(other)
+    assert diff_golden(golden_text(trace, data), other).to_list() == whole.to_list()
+
+
 @SETTINGS
 @given(traces(), st.data())
 def test_diff_from_a_parsed_golden_is_the_diff_from_its_trace(trace: Trace, data: st.DataObject) -> None:
