@@ -151,3 +151,44 @@ def test_other_objects_go_to_deepdiff() -> None:
         changes({"a": (1, 2)}, {"a": (1, 3)})
     entries = _value_entries("k", None, "v", {"a": (1, 2)}, {"a": (1, 3)})
     assert _exact(entries) == _exact(_reference_entries("k", "v", {"a": (1, 2)}, {"a": (1, 3)}))
+
+
+class _Ambiguous:
+    """An object whose ``==`` gives something with no truth value, as numpy arrays do."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> Any:
+        return self
+
+    def __bool__(self) -> bool:
+        raise ValueError("the truth value is ambiguous")
+
+    def __repr__(self) -> str:
+        return f"Ambiguous({self.value})"
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_objects_without_a_truth_value_are_never_the_same() -> None:
+    # Not equal as recorded: the diff then compares their canonical forms.
+    assert not same({"a": _Ambiguous(1)}, {"a": _Ambiguous(1)})
+    assert not same([_Ambiguous(1)], [_Ambiguous(2)])
+
+
+def test_a_trace_holding_numpy_arrays_diffs_by_their_values() -> None:
+    np = pytest.importorskip("numpy")
+    from pytest_tracediff import Step, Trace
+
+    def trace(values: list[int]) -> Trace:
+        return Trace(steps=[Step(step_id="embed", output={"vector": np.array(values)})])
+
+    assert not trace([1, 2]).diff(trace([1, 2]))
+    entry = trace([1, 2]).diff(trace([1, 3])).to_list()[0]
+    assert (entry["kind"], entry["path"], entry["expected"], entry["actual"]) == (
+        "output_changed",
+        "output.vector[1]",
+        2,
+        3,
+    )

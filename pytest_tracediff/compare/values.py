@@ -50,7 +50,7 @@ def same(a: Any, b: Any) -> bool:
         get = b.get
         for key, x in a.items():
             if type(key) is not str:
-                return bool(a == b) and repr(a) == repr(b)
+                return _alike(a, b)
             y = get(key, _MISSING)
             inner = type(x)
             if inner is not type(y):
@@ -84,7 +84,16 @@ def same(a: Any, b: Any) -> bool:
         return bool(a == b)
     if kind is float:  # -0.0 and 0.0 print differently
         return bool(a == b) and (a != 0.0 or repr(a) == repr(b))
-    return bool(a == b) and repr(a) == repr(b)
+    return _alike(a, b)
+
+
+def _alike(a: Any, b: Any) -> bool:
+    """Other objects: equal and printed alike. One whose ``==`` has no truth value (a
+    numpy array) or raises is never the same here: the diff then compares canonical forms."""
+    try:
+        return bool(a == b) and repr(a) == repr(b)
+    except Exception:  # any error of the object's own == or repr: "cannot tell", so not the same
+        return False
 
 
 def changes(a: Any, b: Any) -> list[Change]:
