@@ -332,7 +332,8 @@ def test_a_golden_read_step_by_step_diffs_as_read_whole(trace: Trace, data: st.D
 
     trace = one_attempt_each(trace)
     other = mutate(trace, data)
-    if other.steps and data.draw(st.booleans(), label="and an output changed"):
+    change: bool = data.draw(st.booleans(), label="and an output changed")
+    if change and other.steps:
         other.steps[data.draw(st.integers(0, len(other.steps) - 1))].output = {"changed": [1.5]}
     whole = Trace.from_json(trace.normalized().to_json()).diff(other)
     assert diff_golden(golden_text(trace, data), other).to_list() == whole.to_list()
