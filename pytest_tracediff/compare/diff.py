@@ -520,7 +520,7 @@ def _changed(old: Step, new: Step) -> bool:
         or (a["tokens"] is not b["tokens"] and not same(_tokens(old), _tokens(new)))
         or not same(a["input"], b["input"])
         or not same(a["output"], b["output"])
-        or ((a["attributes"] or b["attributes"]) and not same(a["attributes"], b["attributes"]))
+        or (bool(a["attributes"] or b["attributes"]) and not same(a["attributes"], b["attributes"]))
     )
 
 
